@@ -30,8 +30,31 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * usage error naming what is missing or extra, and return 1. */
 int cli_expect_args(const char *cmd, int argc, char **argv, int first, int n, const char *what);
 
+/* "KILL", "SIGKILL", "kill", "9" -> 9; -1 when unknown. */
+int cli_parse_signal(const char *s);
+/* The library's view of the global options. */
+struct container_ctx;
+void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret);
+/* Write a pid file atomically (as runc: the pid as text, no newline). */
+int cli_write_pid_file(const char *path, int pid, struct cell_err **err);
+/* Forward signals sent to cell to the process behind pidfd until it exits;
+ * returns its wait status.  pid must be cell's child. */
+int cli_wait_forwarding(int pid, int pidfd);
+
 #define CLI_COMMAND(name) int cmd_##name(struct cli_ctx *ctx, int argc, char **argv)
 
 CLI_COMMAND(version);
+CLI_COMMAND(create);
+CLI_COMMAND(start);
+CLI_COMMAND(run);
+CLI_COMMAND(state);
+CLI_COMMAND(kill);
+CLI_COMMAND(delete);
+CLI_COMMAND(list);
+CLI_COMMAND(ps);
+CLI_COMMAND(exec);
+CLI_COMMAND(pause);
+CLI_COMMAND(resume);
+CLI_COMMAND(features);
 
 #endif

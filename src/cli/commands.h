@@ -6,4 +6,7 @@
 
 extern const struct cli_command cli_commands[];
 
+CLI_COMMAND(spec);
+CLI_COMMAND(vm);
+
 #endif

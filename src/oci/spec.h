@@ -123,6 +123,10 @@ struct oci_mount {
 	bool recursive_attrs;      /* attr_set/attr_clr came from r* options */
 	char *data;                /* options the kernel parses itself ("size=64m,mode=755") */
 	bool tmpcopyup;
+	/* "idmap"/"ridmap", or uid/gid mappings given: an idmapped mount
+	 * (MOUNT_ATTR_IDMAP); recursive for "ridmap". */
+	bool idmap;
+	bool idmap_recursive;
 	struct oci_id_mapping *uid_mappings; /* idmapped mounts */
 	size_t n_uid_mappings;
 	struct oci_id_mapping *gid_mappings;
@@ -338,6 +342,7 @@ struct oci_linux {
 	bool has_personality;
 	unsigned long personality_domain; /* PER_LINUX or PER_LINUX32 */
 	char **personality_flags;
+	bool has_intel_rdt; /* linux.intelRdt given; its contents are not parsed */
 };
 
 struct oci_spec {
@@ -370,10 +375,13 @@ void oci_process_free(struct oci_process *p);
 
 /* Lookups shared with the CLI (`exec --cap`, `features`) and the runtime. */
 const char *oci_ns_type_name(enum oci_ns_type t); /* "pid", "network", ... */
+int oci_ns_type_from_name(const char *name);      /* "pid" -> OCI_NS_PID; -1 unknown */
 int oci_cap_from_name(const char *name);          /* "CAP_CHOWN" -> 0; -1 unknown */
 const char *oci_cap_name(int cap);                /* NULL when unknown */
 int oci_cap_last(void);                           /* highest capability the parser knows */
 const char *oci_hook_kind_name(enum oci_hook_kind k); /* "createRuntime"... */
+int oci_rlimit_from_name(const char *name);       /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 */
+const char *oci_rlimit_name(int resource);        /* NULL when unknown */
 
 /* Names the parser accepts, for `cell features`; NULL-terminated. */
 const char *const *oci_mount_option_names(void);

@@ -31,9 +31,20 @@ int cgroup_host_mode(enum cgroup_mode *ret, struct cell_err **err);
 /* Make the cgroup (and missing parents) in every hierarchy and return it.
  * Creating one that exists is not an error (podman pre-creates some). */
 int cgroup_create(const char *path, struct cgroup **ret, struct cell_err **err);
+/* Resolve path to its directories without creating anything, so the caller
+ * can record them (state ledger) before cgroup_make() creates them. */
+int cgroup_resolve(const char *path, struct cgroup **ret, struct cell_err **err);
+int cgroup_make(struct cgroup *cg, struct cell_err **err);
+/* Reopen a cgroup from directories cgroup_dirs() gave earlier: relative
+ * paths resolve differently from another caller's cgroup, recorded
+ * directories do not. */
+int cgroup_open_dirs(char *const *dirs, struct cgroup **ret, struct cell_err **err);
 /* Open an existing cgroup; -ENOENT when it is gone everywhere. */
 int cgroup_open(const char *path, struct cgroup **ret, struct cell_err **err);
-/* The cgroup that pid is in (the v2 or name=systemd path), for exec and ps. */
+/* The cgroup that pid is in (the v2 or name=systemd path), for exec and ps.
+ * Its directories are where pid really is in each hierarchy (on a hybrid
+ * host, v1 and v2 may differ); cgroup_path() is the v2 path on v2 and
+ * hybrid hosts, name=systemd's on v1 (else the first hierarchy's). */
 int cgroup_of_pid(pid_t pid, struct cgroup **ret, struct cell_err **err);
 void cgroup_free(struct cgroup *cg);
 void cgroup_freep(struct cgroup **cg);
@@ -45,13 +56,30 @@ char *const *cgroup_dirs(const struct cgroup *cg);
 
 /* Move a process (all its threads) or a single thread into the cgroup. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct cell_err **err);
+/* v1: any cgroup (the "tasks" file).  v2 moves a single thread only into a
+ * threaded cgroup below the one its process is in: make those with
+ * cgroup_create_threaded(); anything else fails with -EOPNOTSUPP.  On a
+ * hybrid host the v2 side of a non-threaded cgroup is skipped (its
+ * controllers there, hugetlb, are per process anyway). */
 int cgroup_enter_thread(struct cgroup *cg, pid_t tid, struct cell_err **err);
+/* A child "name" of parent for single threads (vCPUs): v1 a plain child in
+ * every hierarchy; v2 a threaded cgroup, parent passing down only the
+ * threaded controllers (cpu, cpuset, pids, perf_event) and becoming the
+ * threaded domain.  The threads' process must be in parent; limit memory
+ * and I/O on parent, CPU on the children. */
+int cgroup_create_threaded(struct cgroup *parent, const char *name, struct cgroup **ret,
+			   struct cell_err **err);
 /* An O_PATH|O_DIRECTORY fd of the v2 directory for clone3(CLONE_INTO_CGROUP),
  * or -1 when the host is not pure v2.  Owned by cg. */
 int cgroup_v2_fd(struct cgroup *cg);
 
 /* Apply linux.resources (allocation: issue 3).  Values the host cannot
- * honour are an error naming the field, not silently dropped. */
+ * honour are an error naming the field, not silently dropped.  Everything
+ * is checked before the first write; when the kernel still refuses one,
+ * the single-valued knobs written before it get their old values back.
+ * The device rules are applied as given (v1 devices.allow/deny, or a v2
+ * BPF filter, last matching rule wins): adding the default devices every
+ * container gets (/dev/null, /dev/zero, ...) is the runtime's job. */
 int cgroup_apply(struct cgroup *cg, const struct oci_resources *res, struct cell_err **err);
 
 int cgroup_freeze(struct cgroup *cg, bool frozen, struct cell_err **err);
@@ -65,7 +93,9 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *ret_n, struct cell_err *
 int cgroup_kill_all(struct cgroup *cg, int sig, struct cell_err **err);
 
 /* Remove the cgroup and every cgroup nested below it, in all hierarchies.
- * Fails with -EBUSY naming the cgroup if processes are still inside. */
+ * Fails with -EBUSY naming the cgroup if processes are still inside (and
+ * then removes nothing).  Parents that this object's create made go too
+ * while empty; a cgroup from open/of_pid leaves its parents alone. */
 int cgroup_destroy(struct cgroup *cg, struct cell_err **err);
 
 #endif

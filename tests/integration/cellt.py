@@ -107,6 +107,8 @@ class Fixture:
         self.name = name
         self.cell_bin = harness.cell
         self.tmp = tempfile.mkdtemp(prefix="cell-it-", dir="/tmp")
+        # A user namespace's root must be able to reach the bundle.
+        os.chmod(self.tmp, 0o755)
         self.root = os.path.join(self.tmp, "state")
         self.ids = []
         self._procs = []
@@ -115,9 +117,18 @@ class Fixture:
 
     # -- running cell ---------------------------------------------------------
     def cell(self, *args, check=True, input=None, timeout=60, root=True, env=None, cwd=None):
+        """Run cell.  Output goes through files, not pipes: create and run -d
+        hand their stdio to the container (as runc does), so a pipe would
+        stay open as long as the container runs."""
         cmd = [self.cell_bin] + (["--root", self.root] if root else []) + [str(a) for a in args]
-        cp = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
-                            env=env, cwd=cwd)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            cp = subprocess.run(cmd, input=input.encode() if input else None,
+                                stdin=None if input else subprocess.DEVNULL, stdout=out,
+                                stderr=err, timeout=timeout, env=env, cwd=cwd)
+            out.seek(0)
+            err.seek(0)
+            cp.stdout = out.read().decode(errors="replace")
+            cp.stderr = err.read().decode(errors="replace")
         r = Result(cp)
         if check and r.rc != 0:
             raise AssertionError(f"{' '.join(cmd)} failed: {r}")
@@ -156,11 +167,18 @@ class Fixture:
         if args is not None:
             cfg["process"]["args"] = args
         if edit:
+            # An edit may return a replacement config; anything else it
+            # returns (dict.pop's value, say) is not one.
             r = edit(cfg)
-            if r is not None:
+            if isinstance(r, dict) and "ociVersion" in r:
                 cfg = r
         self.write_config(b, cfg)
         return b
+
+    @staticmethod
+    def default_cfg(bundle):
+        with open(os.path.join(bundle, "config.json")) as f:
+            return json.load(f)
 
     @staticmethod
     def write_config(bundle, cfg):
@@ -198,7 +216,12 @@ class Fixture:
             except Exception as e:  # noqa: BLE001 - report, keep cleaning
                 problems.append(f"cleanup: {e}")
         for cid in self.ids:
-            self.cell("delete", "--force", cid, check=False)
+            if self.cell("delete", "--force", cid, check=False).rc != 0:
+                # A killed process that the harness adopted stays a zombie
+                # (and, on cgroup v1, keeps its cgroup busy) until reaped,
+                # as conmon or containerd's shim would have done at once.
+                self.h.reap_zombies()
+                self.cell("delete", "--force", cid, check=False)
         for p in self._procs:
             if p.poll() is None:
                 p.kill()

@@ -4,6 +4,7 @@ cellt.Fixture; prints "ok", "FAIL" or "skip" lines for tests/run to count.
 After every test it checks that nothing was left behind: mounts, cgroups,
 state, processes in other PID namespaces."""
 import argparse
+import ctypes
 import importlib.util
 import os
 import shutil
@@ -26,7 +27,26 @@ class Harness:
         cellt.build_rootfs(self.rootfs, self.probe)
         self.pidns0 = None
 
+    @staticmethod
+    def reap_zombies():
+        """Reap children that are zombies (adopted container inits)."""
+        me = os.getpid()
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == me:
+                try:
+                    os.waitpid(int(d), os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
     def leaks(self, t):
+        self.reap_zombies()
         problems = []
         with open("/proc/self/mountinfo") as f:
             for line in f:
@@ -45,6 +65,7 @@ class Harness:
         if stray:
             # Give dying containers a moment; then kill so the next test starts clean.
             time.sleep(0.3)
+            self.reap_zombies()
             now = cellt.pid_namespaces()
             stray = [p for p, ns in now.items() if ns != mine and p not in self.pidns0]
             if stray:
@@ -78,6 +99,11 @@ def main():
     if os.geteuid() != 0:
         print("skip integration: needs root")
         return 0
+    # Like conmon and containerd's shim, the harness is a subreaper: a
+    # detached container's init becomes its child and is reaped here.
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     h = Harness(os.path.abspath(a.build))
     h.pidns0 = set(cellt.pid_namespaces())
     failed = 0

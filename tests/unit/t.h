@@ -17,8 +17,8 @@ static int t_state; /* 0 ok, 1 failed, 2 skipped */
 
 #define T_FAIL(...)                                                               \
 	do {                                                                      \
-		int t_n_ = snprintf(t_why, sizeof(t_why), "%s:%d: ", __FILE__, __LINE__); \
-		snprintf(t_why + t_n_, sizeof(t_why) - (size_t)t_n_, __VA_ARGS__);      \
+		int t_len_ = snprintf(t_why, sizeof(t_why), "%s:%d: ", __FILE__, __LINE__); \
+		snprintf(t_why + t_len_, sizeof(t_why) - (size_t)t_len_, __VA_ARGS__);    \
 		t_state = 1;                                                      \
 		return;                                                           \
 	} while (0)

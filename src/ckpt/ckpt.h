@@ -1,0 +1,114 @@
+/* Checkpoint/restore of a process tree: the engine's contract.
+ *
+ * The engine knows nothing of OCI or containers.  It dumps the tree rooted at
+ * pid 1 of a PID namespace into an image directory (docs/image-format.md),
+ * and brings such an image back in a fresh PID namespace with every PID and
+ * TID preserved.  It works from outside the tree with ptrace, /proc,
+ * pidfd_getfd and process_vm_readv/writev: no code is loaded into the tasks.
+ *
+ * What is restored: the process tree, sessions and process groups, threads;
+ * registers with FPU/xsave state and fs/gs bases; every mapping (private and
+ * shared, anonymous and file-backed, heap, stacks) at its address, with the
+ * vDSO and its data pages moved back; brk and the other mm fields; rseq,
+ * robust lists, clear_child_tid; signal handlers, masks, pending signals,
+ * sigaltstack; itimers and POSIX timers; rlimits, umask, cwd, root,
+ * personality, comm; credentials; and the file descriptors of the kinds in
+ * src/ckpt/files/ (files/files.h lists them).  What cannot be restored is
+ * refused at dump time with an error naming the process, fd and kind.
+ *
+ * Library code: nothing is printed.  A log of what was done goes to
+ * WORK_DIR/dump.log or restore.log when a work dir is given. */
+#ifndef CELL_CKPT_CKPT_H
+#define CELL_CKPT_CKPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+struct ckpt_stats {
+	uint64_t frozen_ns;   /* from the first seize to the last detach/kill */
+	uint64_t total_ns;
+	uint64_t pages_written; /* pages stored in this image */
+	uint64_t pages_skipped; /* pages left in the parent image (incremental) */
+	uint64_t bytes_written;
+	uint32_t tasks, threads, files;
+	bool dirty_tracking;  /* a pre-dump armed (or used) uffd-wp tracking */
+};
+
+struct ckpt_dump_opts {
+	/* pid 1 of the tree's PID namespace, as the caller sees it.  The
+	 * caller must be in an ancestor PID namespace (the host's) with
+	 * CAP_SYS_ADMIN and CAP_SYS_PTRACE, and no task of the tree may be
+	 * traced by anyone else. */
+	pid_t root_pid;
+	/* An existing, empty directory for the image. */
+	const char *image_dir;
+	/* Where dump.log goes; NULL: no log. */
+	const char *work_dir;
+	/* A previous image of the same tree (pre-dump or dump), absolute or
+	 * relative to image_dir: pages unchanged since then are stored as
+	 * "in parent".  Needs the dirty tracking that pre-dump arms; without
+	 * it every page is copied again. */
+	const char *parent_dir;
+	/* Let the tree run on after the dump (default: it is killed once the
+	 * image is complete). */
+	bool leave_running;
+	/* Copy memory only, while the tree runs on, and arm dirty tracking so
+	 * that the next dump (parent_dir pointing here) copies only what
+	 * changed.  Implies leave_running. */
+	bool pre_dump;
+	/* Dump established TCP connections (TCP_REPAIR); without it they are
+	 * refused.  The caller must keep the network quiet meanwhile. */
+	bool tcp_established;
+};
+
+/* Dump the tree.  On failure nothing of the image is valid and the tree is
+ * left running as it was (detached), unless it died under us. */
+int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats,
+	      struct cell_err **err);
+
+/* Restore happens in two processes that cooperate:
+ *
+ *   - the new init: pid 1 of a fresh PID namespace, already placed where the
+ *     tree lives (mount namespace and root, cgroups, network namespace, user
+ *     namespace, and its session if the image's init led one).  It must be
+ *     single-threaded and not traced.  It calls ckpt_restore_child(), which
+ *     waits to be taken over; its memory, fds, credentials and registers are
+ *     then replaced by the image's init, and the rest of the tree is forked
+ *     from it with clone3(set_tid) so every PID comes back.  The fds it had
+ *     are closed: pass nothing the restored tree should not see.
+ *
+ *   - the restorer: any process outside that PID namespace with
+ *     CAP_SYS_ADMIN and CAP_SYS_PTRACE over it (usually the one that created
+ *     pid 1).  It calls ckpt_restore() with pid 1's pid as it sees it; a
+ *     tracer must live outside the tree, which is why restore is not done
+ *     by pid 1 alone.
+ *
+ * ckpt_restore() returns once every task runs again.  On failure it kills
+ * pid 1 (and with it the namespace), so no half-restored process is left;
+ * the caller reaps pid 1 as usual.  The image is loaded and validated in
+ * full before pid 1 is touched: a bad image fails without killing anything,
+ * and ckpt_restore_child() then returns the error as well (fd EOF). */
+struct ckpt_restore_opts {
+	const char *image_dir;
+	const char *work_dir; /* restore.log; NULL: no log */
+	pid_t init_pid;	      /* pid 1 of the new namespace, as the caller sees it */
+	int sync_fd;	      /* the caller's end of the socketpair pid 1 waits on, or -1 */
+	bool tcp_established; /* allow restoring established TCP connections */
+};
+
+int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats,
+		 struct cell_err **err);
+
+/* In pid 1: wait on fd (the other end of the restorer's sync_fd) to be
+ * taken over.  Returns only if the restore failed before pid 1 was
+ * replaced: -ECANCELED with the restorer's message when it sent one. */
+int ckpt_restore_child(int fd, struct cell_err **err);
+
+/* Describe an image: a text summary (json=false) or a JSON object with the
+ * tree, threads, memory, files and sizes.  *ret is malloc'd. */
+int ckpt_inspect(const char *image_dir, bool json, char **ret, struct cell_err **err);
+
+#endif

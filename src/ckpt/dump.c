@@ -1,0 +1,198 @@
+/* ckpt_dump(): the phases of a checkpoint, in order.
+ *
+ * The work is done in a child process (the "dumper") that first enters the
+ * tree's mount namespace and root, so that every path read from /proc (fd
+ * links, mapped files, cwd, exe) is the path as the tree sees it, which is
+ * what a restore inside the same root needs.  The caller's process keeps
+ * its own namespaces.  The dumper reports its result over a pipe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "ckpt/internal.h"
+#include "cell-config.h"
+
+
+static int write_inventory(struct ck_dump *d, struct cell_err **err)
+{
+	struct utsname u;
+	uname(&u);
+	_cleanup_free_ char *engine = xasprintf("cell %s", CELL_VERSION);
+	struct ck_inventory inv = {
+		.flags = d->o->pre_dump ? CK_INV_PREDUMP : 0, .root_pid = 1,
+		.ntasks = (uint32_t)d->ntasks, .page_size = IMG_PAGE_SIZE, .engine = engine,
+		.kernel = u.release, .arch = "x86_64", .parent = (char *)d->o->parent_dir,
+		.created = (uint64_t)time(NULL), .vdso_pages = (uint32_t)d->vdso_pages,
+		.vvar_pages = (uint32_t)d->vvar_pages, .vvar_vclock_pages = (uint32_t)d->vclock_pages,
+		.pages_written = d->stats->pages_written, .pages_parent = d->stats->pages_skipped,
+	};
+	int r = img_writer_create_at(d->dirfd, "inventory.img", IMG_KIND_INVENTORY, &d->inv, err);
+	if (r == 0)
+		r = img_write(d->inv, &ck_inventory_schema, &inv, err);
+	if (r == 0)
+		r = img_writer_finish(d->inv, err);
+	return r;
+}
+
+/* Enter the tree's mount namespace and root, keeping our /proc and image
+ * directory fds from before. */
+static int enter_root(struct ck_dump *d, struct cell_err **err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "%d/ns/mnt", d->o->root_pid);
+	_cleanup_close_ int ns = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d/root", d->o->root_pid);
+	_cleanup_close_ int root = openat(d->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ns < 0 || root < 0)
+		return cell_err_sys(err, "open the namespace and root of %d", d->o->root_pid);
+	if (setns(ns, CLONE_NEWNS) < 0)
+		return cell_err_sys(err, "enter the mount namespace of %d", d->o->root_pid);
+	if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return cell_err_sys(err, "enter the root of %d", d->o->root_pid);
+	return 0;
+}
+
+static int open_writers(struct ck_dump *d, struct cell_err **err)
+{
+	int r = img_writer_create_at(d->dirfd, "core.img", IMG_KIND_CORE, &d->core, err);
+	if (r == 0)
+		r = img_writer_create_at(d->dirfd, "pages.img", IMG_KIND_PAGES, &d->pages, err);
+	d->buf_len = 16u << 20;
+	d->buf = xmalloc(d->buf_len);
+	return r;
+}
+
+static int dump_all(struct ck_dump *d, struct cell_err **err)
+{
+	int r = ck_dump_tree(d, err);
+	ck_logf(&d->log, "seized %zu processes", d->ntasks);
+	for (size_t i = 0; r == 0 && i < d->ntasks; i++) {
+		struct ck_dtask *t = &d->tasks[i];
+		r = ck_dump_find_vdso(d, t, err);
+		if (r == 0 && d->o->pre_dump)
+			r = ck_predump_arm(d, t, err);
+		else if (r == 0)
+			r = ck_dump_task(d, t, err);
+		ck_logf(&d->log, "process %d (%u): %s", t->pid, t->vpid, r ? "failed" : "dumped");
+	}
+	if (r == 0)
+		r = img_writer_finish(d->core, err);
+	if (r == 0)
+		r = img_writer_finish(d->pages, err);
+	if (r == 0)
+		r = write_inventory(d, err);
+	return r;
+}
+
+/* The dumper: everything happens here; returns the result to report. */
+static int dumper(struct ck_dump *d, struct cell_err **err)
+{
+	int r = enter_root(d, err);
+	if (r == 0)
+		r = open_writers(d, err);
+	uint64_t t0 = cell_now_ns();
+	if (r == 0)
+		r = dump_all(d, err);
+	bool kill_tree = r == 0 && !d->o->leave_running && !d->o->pre_dump;
+	int f = ck_dump_finish_tasks(d, kill_tree, r < 0 ? NULL : err);
+	d->stats->frozen_ns = cell_now_ns() - t0;
+	if (r == 0)
+		r = f;
+	if (d->pages)
+		d->stats->bytes_written = img_writer_bytes(d->pages);
+	ck_logf(&d->log, "%s in %llu us frozen", r ? "failed" : "done",
+		(unsigned long long)(d->stats->frozen_ns / 1000));
+	if (r < 0)
+		ck_logf(&d->log, "error: %s", (*err)->msg);
+	return r;
+}
+
+struct report {
+	int code;
+	struct ckpt_stats stats;
+	char msg[4000];
+};
+
+static void run_dumper(struct ck_dump *d, int wfd)
+{
+	struct cell_err *e = NULL;
+	struct report rep = { 0 };
+	rep.code = dumper(d, &e);
+	rep.stats = *d->stats;
+	if (e)
+		snprintf(rep.msg, sizeof(rep.msg), "%s", e->msg);
+	(void)!write(wfd, &rep, sizeof(rep));
+	_exit(0);
+}
+
+static int check_opts(const struct ckpt_dump_opts *o, int *ret_dirfd, struct cell_err **err)
+{
+	if (o->root_pid <= 0)
+		return cell_err(err, EINVAL, "no process to checkpoint (pid %d)", o->root_pid);
+	if (!o->image_dir)
+		return cell_err(err, EINVAL, "no image directory");
+	int fd = open(o->image_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_err_sys(err, "image directory %s", o->image_dir);
+	if (faccessat(fd, "inventory.img", F_OK, 0) == 0 || faccessat(fd, "core.img", F_OK, 0) == 0) {
+		close(fd);
+		return cell_err(err, EEXIST, "image directory %s already holds an image",
+				o->image_dir);
+	}
+	*ret_dirfd = fd;
+	return 0;
+}
+
+int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, struct cell_err **err)
+{
+	struct ckpt_stats stats = { 0 };
+	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1 };
+	uint64_t t0 = cell_now_ns();
+	int r = check_opts(o, &d.dirfd, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = d.dirfd;
+	r = ck_log_open(&d.log, o->work_dir, o->pre_dump ? "pre-dump.log" : "dump.log", err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d.procfd = procfd;
+	int p[2];
+	if (procfd < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		ck_log_close(&d.log);
+		return cell_err_sys(err, "open /proc");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		run_dumper(&d, p[1]);
+	}
+	close(p[1]);
+	struct report rep = { .code = -EIO };
+	ssize_t n = pid < 0 ? -1 : read(p[0], &rep, sizeof(rep));
+	close(p[0]);
+	int status;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	ck_log_close(&d.log);
+	if (pid < 0)
+		return cell_err_sys(err, "fork the dumper");
+	if (n != (ssize_t)sizeof(rep))
+		return cell_err(err, EIO, "checkpoint of %d: the dumper died", o->root_pid);
+	rep.stats.total_ns = cell_now_ns() - t0;
+	if (ret_stats)
+		*ret_stats = rep.stats;
+	if (rep.code < 0)
+		return cell_err(err, 0, "checkpoint of %d: %s", o->root_pid, rep.msg);
+	return 0;
+}

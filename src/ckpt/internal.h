@@ -1,0 +1,178 @@
+/* Shared inside src/ckpt only: the dump and restore contexts and the
+ * phases that operate on them. */
+#ifndef CELL_CKPT_INTERNAL_H
+#define CELL_CKPT_INTERNAL_H
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/user.h>
+
+#include "ckpt/ckpt.h"
+#include "ckpt/image.h"
+#include "ckpt/proc.h"
+#include "ckpt/ptrace.h"
+#include "img/img.h"
+
+/* ---- logging ---------------------------------------------------------- */
+
+struct ck_log {
+	FILE *f;
+	uint64_t t0;
+};
+
+int ck_log_open(struct ck_log *l, const char *work_dir, const char *name, struct cell_err **err);
+void ck_log_close(struct ck_log *l);
+void ck_logf(struct ck_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- dump ------------------------------------------------------------- */
+
+struct ck_dthread {
+	struct ck_thr thr;
+	uint32_t vtid;
+	/* As seized, syscall restart state included: put back on detach, and
+	 * dumped (with the rseq fix-up) as they are, since a restore sets them
+	 * in the same kind of stop (ck_thr_park). */
+	struct user_regs_struct regs;
+	struct user_regs_struct fixed;
+};
+
+struct ck_dtask {
+	pid_t pid; /* host */
+	uint32_t vpid;
+	struct ck_dthread *threads;
+	size_t nthreads;
+	size_t parent; /* index in ck_dump.tasks; (size_t)-1 for the root */
+	uint64_t scratch; /* injected scratch page, 0 when none */
+	int pidfd;
+	bool stopped; /* in group-stop when seized */
+};
+
+/* A file description already dumped, to find sharing (kcmp). */
+struct ck_dfile {
+	pid_t pid;
+	int fd;
+	uint64_t dev, ino;
+	uint32_t id;
+};
+
+struct ck_parent_index;
+
+struct ck_dump {
+	const struct ckpt_dump_opts *o;
+	struct ck_log log;
+	int procfd;
+	int dirfd;
+	struct img_writer *core, *pages, *inv;
+	struct ck_dtask *tasks;
+	size_t ntasks;
+	struct ck_dfile *files;
+	size_t nfiles;
+	uint32_t next_id;
+	struct ck_shmem *shmems; /* shared memory objects seen */
+	size_t nshmems;
+	struct ck_parent_index *parent; /* incremental: the parent's pages */
+	struct ckpt_stats *stats;
+	uint8_t *buf; /* page copy buffer */
+	size_t buf_len;
+	uint64_t vdso_pages, vvar_pages, vclock_pages;
+};
+
+/* Per fd, what the dumper learnt before handing it to the kind. */
+struct ck_fdinfo {
+	struct ck_dump *d;
+	struct ck_dtask *task;
+	int fd;
+	int lfd; /* the dumper's copy, from pidfd_getfd */
+	struct stat st;
+	char *link; /* readlink of /proc/PID/fd/N */
+	uint64_t pos;
+	int flags;
+	char *fdinfo; /* /proc/PID/fdinfo/N, whole */
+};
+
+int ck_dump_tree(struct ck_dump *d, struct cell_err **err);	/* seize, collect */
+int ck_dump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_threads(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_signals(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_mm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_fds(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_finish_tasks(struct ck_dump *d, bool kill_tree, struct cell_err **err);
+int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_posix_timers(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_predump_arm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+/* Inject a syscall into the task's main thread. */
+int ck_dsys(struct ck_dtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+	    uint64_t a3, int64_t *ret, struct cell_err **err);
+uint32_t ck_dump_new_id(struct ck_dump *d);
+
+
+/* ---- restore ---------------------------------------------------------- */
+
+#define CK_SCRATCH_SIZE (64 * 1024)
+
+struct ck_rthread {
+	struct ck_thr thr;
+	const struct ck_thread *img;
+};
+
+struct ck_rtask {
+	struct ck_proc *p;
+	pid_t pid; /* host */
+	struct ck_rthread *threads; /* [0]: the main thread */
+	size_t nthreads;
+	int *file_fd; /* per image file index: where it lives in this task, or -1 */
+	int *shm_fd;  /* per image shmem index: its memfd in this task, or -1 */
+	int max_fd;   /* highest fd number of the image for this task */
+	int next_tmp;
+};
+
+struct ck_restore {
+	const struct ckpt_restore_opts *o;
+	struct ck_log log;
+	int dirfd;
+	struct ck_image *img;
+	struct ck_rtask *tasks; /* parallel to img->procs */
+	size_t ntasks;
+	uint64_t scratch; /* same address in every task */
+	uint64_t park;	  /* where the vDSO waits while the layout is rebuilt */
+	struct ckpt_stats *stats;
+	uint64_t vdso_len, vvar_len, vclock_len; /* of this kernel */
+	/* For each image file: the task that created it (index), or -1. */
+	ssize_t *file_home;
+	/* For each shmem object: the task that created it, or -1, and the
+	 * restorer's own fd of it (for filling). */
+	ssize_t *shm_home;
+	int *shm_lfd;
+};
+
+/* Inject into the task's main thread / a given thread. */
+int ck_rsys(struct ck_rtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+	    uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret, struct cell_err **err);
+/* Copy bytes into the task's scratch area at offset off; returns the address. */
+int ck_scratch_put(struct ck_restore *r, struct ck_rtask *t, size_t off, const void *p, size_t n,
+		   uint64_t *ret_addr, struct cell_err **err);
+
+/* Write a path into the task's scratch area for an injected syscall. */
+int ck_scratch_path(struct ck_restore *r, struct ck_rtask *t, const char *path,
+		    uint64_t *ret_addr, struct cell_err **err);
+/* The restorer's own copy of fd in task t (pidfd_getfd), for configuring. */
+int ck_rtask_getfd(struct ck_rtask *t, int fd, int *ret, struct cell_err **err);
+/* Record that image file id already exists as fd in task t (made as a side
+ * effect, like the other end of a pipe): it is not created again. */
+void ck_restore_stash(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int fd);
+
+int ck_restore_tree(struct ck_restore *r, struct cell_err **err);
+int ck_pages_precheck(struct ck_restore *r, struct cell_err **err);
+/* The memfd standing for shared memory object id, in task t. */
+int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
+		struct cell_err **err);
+int ck_restore_files(struct ck_restore *r, struct cell_err **err);
+int ck_restore_mm(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_pages(struct ck_restore *r, struct cell_err **err);
+int ck_restore_mm_finish(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_task_state(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_threads(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_creds(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_regs(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+
+#endif

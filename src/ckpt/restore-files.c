@@ -1,0 +1,136 @@
+/* The fd tables.  Every open file description is created once, by its
+ * kind, in the first process that has it; the other processes take it with
+ * pidfd_getfd (injected into them), so the description is shared as it was.
+ * Each file first lands on a temporary number above the task's highest fd,
+ * then all are moved into place with dup3 and the temporaries closed: no
+ * creation can take a number another fd is waiting for. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "ckpt/files/files.h"
+
+static size_t file_index(const struct ck_restore *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->img->nfiles; i++)
+		if (r->img->files[i].id == id)
+			return i;
+	return (size_t)-1;
+}
+
+/* Move fd to the next temporary number of t. */
+static int to_tmp(struct ck_rtask *t, int fd, int *ret, struct cell_err **err)
+{
+	int tmp = t->next_tmp++;
+	if (fd != tmp) {
+		int k = ck_rsys(t, "dup3", SYS_dup3, (uint64_t)fd, (uint64_t)tmp, O_CLOEXEC, 0, 0, 0,
+				NULL, err);
+		if (k == 0)
+			k = ck_rsys(t, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL, err);
+		if (k < 0)
+			return k;
+	}
+	*ret = tmp;
+	return 0;
+}
+
+/* Files a kind left at low numbers (its own, or stashed side effects like
+ * a pipe's other end) move to temporaries before anything else is made. */
+static int settle(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
+{
+	for (size_t i = 0; i < r->img->nfiles; i++) {
+		if (t->file_fd[i] < 0 || t->file_fd[i] > t->max_fd)
+			continue;
+		int k = to_tmp(t, t->file_fd[i], &t->file_fd[i], err);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+/* Get file fi into t: from the task that has it, or by creating it. */
+static int obtain(struct ck_restore *r, struct ck_rtask *t, size_t fi, struct cell_err **err)
+{
+	const struct ck_file *f = &r->img->files[fi];
+	int fd, k;
+	if (r->file_home[fi] >= 0) {
+		struct ck_rtask *home = &r->tasks[r->file_home[fi]];
+		int64_t pidfd, got;
+		k = ck_rsys(t, "pidfd_open", SYS_pidfd_open, home->p->task.pid, 0, 0, 0, 0, 0, &pidfd,
+			    err);
+		if (k < 0)
+			return k;
+		k = ck_rsys(t, "pidfd_getfd", SYS_pidfd_getfd, (uint64_t)pidfd,
+			    (uint64_t)home->file_fd[fi], 0, 0, 0, 0, &got, err);
+		ck_rsys(t, "close", SYS_close, (uint64_t)pidfd, 0, 0, 0, 0, 0, NULL, NULL);
+		if (k < 0)
+			return k;
+		fd = (int)got;
+	} else {
+		k = f->ops->restore(r, t, f, &fd, err);
+		if (k < 0)
+			return cell_err_wrap(err, "%s file %u", f->ops->name, f->id);
+		r->file_home[fi] = t - r->tasks;
+	}
+	t->file_fd[fi] = fd;
+	return settle(r, t, err);
+}
+
+static int create_all(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
+{
+	const struct ck_proc *p = t->p;
+	for (size_t i = 0; i < p->nfds; i++) {
+		size_t fi = file_index(r, p->fds[i].file_id);
+		if (t->file_fd[fi] >= 0)
+			continue; /* made already, or stashed by a kind */
+		int k = obtain(r, t, fi, err);
+		if (k < 0)
+			return cell_err_wrap(err, "fd %d", p->fds[i].fd);
+	}
+	return 0;
+}
+
+static int place_all(struct ck_rtask *t, struct ck_restore *r, struct cell_err **err)
+{
+	const struct ck_proc *p = t->p;
+	for (size_t i = 0; i < p->nfds; i++) {
+		const struct ck_fd *f = &p->fds[i];
+		int from = t->file_fd[file_index(r, f->file_id)];
+		int k = ck_rsys(t, "dup3", SYS_dup3, (uint64_t)from, (uint64_t)f->fd,
+				f->cloexec ? O_CLOEXEC : 0, 0, 0, 0, NULL, err);
+		if (k < 0)
+			return cell_err_wrap(err, "fd %d", f->fd);
+	}
+	return 0;
+}
+
+int ck_restore_files(struct ck_restore *r, struct cell_err **err)
+{
+	for (size_t i = 0; i < r->ntasks; i++) {
+		struct ck_rtask *t = &r->tasks[i];
+		const struct ck_proc *p = t->p;
+		t->max_fd = p->nfds ? p->fds[p->nfds - 1].fd : -1;
+		t->next_tmp = t->max_fd + 1;
+	}
+	/* Everything created first: a description another process takes
+	 * must still be at its temporary number in its home. */
+	for (size_t i = 0; i < r->ntasks; i++) {
+		int k = create_all(r, &r->tasks[i], err);
+		if (k < 0)
+			return cell_err_wrap(err, "process %u", r->tasks[i].p->task.pid);
+	}
+	for (size_t i = 0; i < r->ntasks; i++) {
+		struct ck_rtask *t = &r->tasks[i];
+		int k = place_all(t, r, err);
+		if (k == 0)
+			k = ck_rsys(t, "close_range", SYS_close_range, (uint64_t)(t->max_fd + 1), ~0U, 0,
+				    0, 0, 0, NULL, err);
+		if (k < 0)
+			return cell_err_wrap(err, "process %u", t->p->task.pid);
+		r->stats->files += (uint32_t)t->p->nfds;
+	}
+	return 0;
+}

@@ -1,0 +1,240 @@
+/* Memory contents.  pages.img is checked first without reading the data
+ * (record framing, and that every record lands inside a private mapping of
+ * its task or inside its shared memory object), so a bad image fails before
+ * any process is touched; then it is streamed into the processes with
+ * process_vm_writev, one call per record of up to 16 MiB. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "ckpt/internal.h"
+#include "img/le.h"
+
+static const struct ck_vma *vma_of(const struct ck_proc *p, uint64_t addr, uint64_t len)
+{
+	for (size_t i = 0; i < p->nvmas; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+		if (addr >= v->start && addr < v->end)
+			return len <= v->end - addr ? v : NULL;
+	}
+	return NULL;
+}
+
+/* The record's fields before its data, decoded from a prefix. */
+static int decode_head(const uint8_t *p, size_t have, uint32_t len, const struct img_rec *at,
+		       struct ck_pages *ret, uint64_t *ret_data_off, struct cell_err **err)
+{
+	size_t pos = 0;
+	while (pos + IMG_FIELD_HEADER_SIZE <= have && pos < len) {
+		uint16_t tag = le_get16(p + pos);
+		uint32_t flen = le_get32(p + pos + 2);
+		if (tag == CK_PAGES_DATA_TAG) {
+			struct img_rec head = *at;
+			head.data = p;
+			head.len = (uint32_t)pos;
+			const struct img_schema *s = at->type == CK_REC_PAGES ? &ck_pages_schema
+									      : &ck_shmem_pages_schema;
+			int k = img_decode(&head, s, ret, err);
+			if (k < 0)
+				return k;
+			if ((uint64_t)pos + IMG_FIELD_HEADER_SIZE + flen != len)
+				return cell_err(err, EINVAL, "record %llu: data does not end the record",
+						(unsigned long long)at->index);
+			ret->len = flen;
+			*ret_data_off = pos + IMG_FIELD_HEADER_SIZE;
+			return 0;
+		}
+		pos += IMG_FIELD_HEADER_SIZE + (size_t)flen;
+	}
+	return cell_err(err, EINVAL, "record %llu: no data field", (unsigned long long)at->index);
+}
+
+static int check_target(const struct ck_image *img, const struct img_rec *rec,
+			const struct ck_pages *pg, struct cell_err **err)
+{
+	uint64_t bytes = (uint64_t)pg->npages * IMG_PAGE_SIZE;
+	if (pg->npages == 0 || pg->npages > IMG_PAGES_MAX ||
+	    (!(pg->flags & CK_PAGES_IN_PARENT) && pg->len != bytes) ||
+	    (pg->addr & (IMG_PAGE_SIZE - 1)))
+		return cell_err(err, EINVAL, "record %llu: %u pages at %#llx with %zu bytes",
+				(unsigned long long)rec->index, pg->npages,
+				(unsigned long long)pg->addr, pg->len);
+	if (pg->flags & CK_PAGES_IN_PARENT)
+		return cell_err(err, EOPNOTSUPP, "record %llu: pages in a parent image",
+				(unsigned long long)rec->index);
+	if (rec->type == CK_REC_SHMEM_PAGES) {
+		const struct ck_shmem *s = ck_image_shmem(img, pg->pid);
+		if (!s || pg->addr > s->size + IMG_PAGE_SIZE || bytes > s->size + IMG_PAGE_SIZE - pg->addr)
+			return cell_err(err, EINVAL, "record %llu: pages outside shared memory %u",
+					(unsigned long long)rec->index, pg->pid);
+		return 0;
+	}
+	const struct ck_proc *p = ck_image_proc(img, pg->pid);
+	const struct ck_vma *v = p ? vma_of(p, pg->addr, bytes) : NULL;
+	if (!v || (v->flags & CK_VMA_SHARED) || v->kind == CK_VMA_VDSO || v->kind == CK_VMA_VVAR ||
+	    v->kind == CK_VMA_VVAR_VCLOCK)
+		return cell_err(err, EINVAL, "record %llu: %u pages at %#llx outside the private "
+				"mappings of task %u", (unsigned long long)rec->index, pg->npages,
+				(unsigned long long)pg->addr, pg->pid);
+	return 0;
+}
+
+int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
+{
+	int fd = openat(r->dirfd, "pages.img", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_err_sys(err, "open pages.img");
+	_cleanup_img_reader_ struct img_reader *rd = NULL;
+	int k = img_reader_from_fd(fd, "pages.img", IMG_KIND_PAGES, &rd, err);
+	_cleanup_close_ int owned = fd;
+	if (k < 0)
+		return k;
+	uint64_t off = IMG_HEADER_SIZE, index = 0;
+	for (;;) {
+		uint8_t h[IMG_REC_HEADER_SIZE + 256];
+		ssize_t n = pread(fd, h, sizeof(h), (off_t)off);
+		if (n < IMG_REC_HEADER_SIZE)
+			return cell_err(err, EIO, "pages.img: truncated at offset %llu after %llu "
+					"records", (unsigned long long)off, (unsigned long long)index);
+		struct img_rec rec = { .type = le_get16(h), .len = le_get32(h + 4), .index = index,
+				       .offset = off };
+		if (le_get16(h + 2) != 0 || rec.len > IMG_PAGES_REC_MAX)
+			return cell_err(err, EINVAL, "pages.img: record %llu: bad header",
+					(unsigned long long)index);
+		if (rec.type == IMG_REC_END) {
+			uint8_t more;
+			if (rec.len != 14 || le_get16(h + 8) != 1 || le_get32(h + 10) != 8 ||
+			    le_get64(h + 14) != index)
+				return cell_err(err, EINVAL, "pages.img: bad end record");
+			if (pread(fd, &more, 1, (off_t)(off + IMG_REC_HEADER_SIZE + 14)) != 0)
+				return cell_err(err, EINVAL, "pages.img: data after the end record");
+			return 0;
+		}
+		if (rec.type != CK_REC_PAGES && rec.type != CK_REC_SHMEM_PAGES)
+			return cell_err(err, EINVAL, "pages.img: record %llu of type %u",
+					(unsigned long long)index, rec.type);
+		struct ck_pages pg;
+		uint64_t doff;
+		size_t have = (size_t)n - IMG_REC_HEADER_SIZE;
+		k = decode_head(h + IMG_REC_HEADER_SIZE, have, rec.len, &rec, &pg, &doff, err);
+		if (k == 0)
+			k = check_target(r->img, &rec, &pg, err);
+		if (k < 0)
+			return cell_err_wrap(err, "pages.img");
+		off += IMG_REC_HEADER_SIZE + (uint64_t)rec.len;
+		index++;
+	}
+}
+
+static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
+			    struct cell_err **err)
+{
+	for (size_t i = 0; i < r->ntasks; i++) {
+		if (r->tasks[i].p->task.pid != pg->pid)
+			continue;
+		struct iovec l = { (void *)pg->data, pg->len };
+		struct iovec rv = { (void *)(uintptr_t)pg->addr, pg->len };
+		ssize_t n = process_vm_writev(r->tasks[i].pid, &l, 1, &rv, 1, 0);
+		if (n != (ssize_t)pg->len)
+			return cell_err(err, n < 0 ? errno : EIO, "write %u pages at %#llx into %u",
+					pg->npages, (unsigned long long)pg->addr, pg->pid);
+		r->stats->pages_written += pg->npages;
+		return 0;
+	}
+	return cell_err(err, EINVAL, "pages for unknown task %u", pg->pid);
+}
+
+static int write_shmem_pages(struct ck_restore *r, const struct ck_pages *pg,
+			     struct cell_err **err)
+{
+	for (size_t i = 0; i < r->img->nshmems; i++) {
+		if (r->img->shmems[i].id != pg->pid)
+			continue;
+		if (r->shm_lfd[i] < 0)
+			return 0; /* mapped by nobody: nothing to fill */
+		if (pwrite(r->shm_lfd[i], pg->data, pg->len, (off_t)pg->addr) != (ssize_t)pg->len)
+			return cell_err_sys(err, "fill shared memory %u", pg->pid);
+		return 0;
+	}
+	return cell_err(err, EINVAL, "pages for unknown shared memory %u", pg->pid);
+}
+
+int ck_restore_pages(struct ck_restore *r, struct cell_err **err)
+{
+	_cleanup_img_reader_ struct img_reader *rd = NULL;
+	int k = img_reader_open_at(r->dirfd, "pages.img", IMG_KIND_PAGES, &rd, err);
+	struct img_rec rec;
+	while (k == 0 && (k = img_read(rd, &rec, err)) > 0) {
+		const struct img_schema *s = rec.type == CK_REC_PAGES ? &ck_pages_schema
+								      : &ck_shmem_pages_schema;
+		struct ck_pages pg;
+		k = img_decode(&rec, s, &pg, err);
+		if (k == 0)
+			k = rec.type == CK_REC_PAGES ? write_task_pages(r, &pg, err)
+						     : write_shmem_pages(r, &pg, err);
+	}
+	for (size_t i = 0; r->shm_lfd && i < r->img->nshmems; i++) {
+		if (r->shm_lfd[i] >= 0)
+			close(r->shm_lfd[i]);
+		r->shm_lfd[i] = -1;
+	}
+	return k < 0 ? cell_err_wrap(err, "pages.img") : 0;
+}
+
+int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
+		struct cell_err **err)
+{
+	size_t n = r->img->nshmems, i;
+	if (!r->shm_home) {
+		r->shm_home = xcalloc(n, sizeof(*r->shm_home));
+		r->shm_lfd = xcalloc(n, sizeof(*r->shm_lfd));
+		for (i = 0; i < n; i++)
+			r->shm_home[i] = -1, r->shm_lfd[i] = -1;
+	}
+	if (!t->shm_fd) {
+		t->shm_fd = xcalloc(n, sizeof(*t->shm_fd));
+		for (i = 0; i < n; i++)
+			t->shm_fd[i] = -1;
+	}
+	for (i = 0; i < n && r->img->shmems[i].id != id; i++)
+		;
+	if (t->shm_fd[i] >= 0) {
+		*ret = t->shm_fd[i];
+		return 0;
+	}
+	const struct ck_shmem *s = &r->img->shmems[i];
+	int64_t fd, pidfd;
+	int k;
+	if (r->shm_home[i] >= 0) {
+		struct ck_rtask *home = &r->tasks[r->shm_home[i]];
+		k = ck_rsys(t, "pidfd_open", SYS_pidfd_open, home->p->task.pid, 0, 0, 0, 0, 0, &pidfd,
+			    err);
+		if (k == 0)
+			k = ck_rsys(t, "pidfd_getfd", SYS_pidfd_getfd, (uint64_t)pidfd,
+				    (uint64_t)home->shm_fd[i], 0, 0, 0, 0, &fd, err);
+		ck_rsys(t, "close", SYS_close, (uint64_t)pidfd, 0, 0, 0, 0, 0, NULL, NULL);
+	} else {
+		uint64_t a;
+		k = ck_scratch_path(r, t, s->name ? s->name : "cell-shmem", &a, err);
+		if (k == 0)
+			k = ck_rsys(t, "memfd_create", SYS_memfd_create, a, MFD_CLOEXEC, 0, 0, 0, 0,
+				    &fd, err);
+		if (k == 0)
+			k = ck_rsys(t, "ftruncate", SYS_ftruncate, (uint64_t)fd, s->size, 0, 0, 0, 0,
+				    NULL, err);
+		if (k == 0)
+			k = ck_rtask_getfd(t, (int)fd, &r->shm_lfd[i], err);
+		r->shm_home[i] = t - r->tasks;
+	}
+	if (k < 0)
+		return cell_err_wrap(err, "shared memory %u", id);
+	t->shm_fd[i] = (int)fd;
+	*ret = (int)fd;
+	return 0;
+}

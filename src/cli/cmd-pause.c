@@ -1,0 +1,16 @@
+/* cell pause ID */
+#include "cli/cli.h"
+#include "container/container.h"
+
+CLI_COMMAND(pause)
+{
+	int r = cli_expect_args("pause", argc, argv, 1, 1, "container id");
+	if (r)
+		return r;
+	struct container_ctx cctx;
+	cli_container_ctx(ctx, &cctx);
+	struct cell_err *err = NULL;
+	if (container_pause(&cctx, argv[1], true, &err) < 0)
+		return cli_fail(err);
+	return 0;
+}

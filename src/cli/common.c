@@ -1,0 +1,90 @@
+/* Helpers every verb shares. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "cli/cli.h"
+#include "container/container.h"
+#include "os/process.h"
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	    { "QUIT", SIGQUIT },   { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },   { "IOT", SIGIOT },	   { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },   { "KILL", SIGKILL },   { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },   { "ALRM", SIGALRM },   { "TERM", SIGTERM },
+	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },   { "URG", SIGURG },
+	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH }, { "IO", SIGIO },     { "PWR", SIGPWR },	   { "SYS", SIGSYS },
+};
+
+int cli_parse_signal(const char *s)
+{
+	int64_t n;
+	if (cell_parse_int64(s, 1, SIGRTMAX, &n) == 0)
+		return (int)n;
+	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+		if (strcasecmp(name, signals[i].name) == 0)
+			return signals[i].sig;
+	if (strncasecmp(name, "RTMIN+", 6) == 0 && cell_parse_int64(name + 6, 0, SIGRTMAX - SIGRTMIN, &n) == 0)
+		return SIGRTMIN + (int)n;
+	return -1;
+}
+
+void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret)
+{
+	ret->root = ctx->root;
+}
+
+int cli_write_pid_file(const char *path, int pid, struct cell_err **err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+	int r = cell_write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err);
+	return r < 0 ? cell_err_wrap(err, "--pid-file") : 0;
+}
+
+int cli_wait_forwarding(int pid, int pidfd)
+{
+	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+					 SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				os_pidfd_send_signal(pidfd, (int)si.ssi_signo);
+		}
+		if (p[0].revents)
+			break;
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}

@@ -1,0 +1,75 @@
+/* Shared inside src/container only. */
+#ifndef CELL_CONTAINER_INTERNAL_H
+#define CELL_CONTAINER_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "container/container.h"
+#include "container/namespaces.h"
+#include "container/security.h"
+#include "oci/spec.h"
+#include "state/state.h"
+
+struct cgroup;
+
+#define EXEC_FIFO "exec.fifo"
+#define CELL_OCI_STATE_VERSION "1.2.0"
+#define CONFIG_COPY "config.json"
+
+/* Everything create decides before the clone, which the init then uses
+ * from its copy of the parent's memory (clone3 without CLONE_VM). */
+struct create_plan {
+	const struct container_ctx *ctx;
+	const struct container_create_opts *opts;
+	struct oci_spec *spec;
+	char *bundle;
+	char *config_path;
+	char *rootfs;
+	char *config_text;
+	size_t config_len;
+	struct ns_plan ns;
+	struct security_plan *sec;
+	struct state_dir dir;
+	bool have_dir;
+	struct state_record rec;
+	struct cgroup *cg;
+	int sync_parent, sync_child;
+	int fifo_fd;
+	pid_t pid;
+	int pidfd;
+	int pty_master;
+};
+
+/* init.c: the child side of create; never returns. */
+__attribute__((noreturn)) void container_init(struct create_plan *p);
+
+/* status.c */
+char *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		     const char *rootfs, const char *created, const char *owner,
+		     const struct oci_kv *annotations, size_t n_annotations);
+/* locked: the caller holds the directory's lock (so a "creating" record
+ * cannot be a live create). */
+int container_status_of(struct state_dir *dir, const struct state_record *rec, bool locked,
+			enum container_status *ret);
+char *rfc3339_now(void);
+
+/* cleanup.c: the container's cgroup, from the directories in its ledger. */
+int container_open_cgroup(struct state_dir *dir, struct cgroup **ret, struct cell_err **err);
+/* cleanup.c: undo the ledger in reverse, then remove the state directory. */
+int container_undo(struct state_dir *dir, struct cell_err **err);
+/* The default cgroupsPath of a container: CONTAINER_CGROUP_PARENT/ID,
+ * from the root of each hierarchy: a relative default would sit below the
+ * caller's own cgroup, which on cgroup v2 usually holds processes and so
+ * cannot pass controllers down. */
+#define CONTAINER_CGROUP_PARENT "/cell"
+char *container_default_cgroup(const char *id);
+
+/* exec path lookup, shared by create and exec (inside the container). */
+int resolve_exec(const struct oci_process *p, char **ret, struct cell_err **err);
+void add_default_home(struct oci_process *p);
+/* Reset signal dispositions and mask before exec. */
+void reset_signals(void);
+
+#endif

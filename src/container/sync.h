@@ -1,0 +1,55 @@
+/* The create-time conversation between cell (parent) and the container's
+ * init (child), over a SOCK_SEQPACKET pair: one message per step, errors
+ * travel as text, fds ride along with SCM_RIGHTS.
+ *
+ *   parent                         child (init)
+ *   clone3 -> ids maps, cgroup ->  GO
+ *                                  namespaces, mounts, devices
+ *                            <-    HOOKS          (pre-pivot_root)
+ *   prestart, createRuntime  ->    HOOKS_DONE     (with the state JSON)
+ *                                  createContainer hooks, pivot_root,
+ *                                  paths, terminal (<- PTY with the master)
+ *                                  security (<- SECCOMP with a notify fd)
+ *                            <-    READY
+ *   state "created", pid file ->   COMMITTED
+ *                                  wait on exec.fifo, then exec
+ *
+ * Either side seeing EOF knows the other died, and gives up: that is how an
+ * init never outlives a create that was killed mid-way. */
+#ifndef CELL_CONTAINER_SYNC_H
+#define CELL_CONTAINER_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+enum sync_type {
+	SYNC_GO = 1,
+	SYNC_HOOKS,
+	SYNC_HOOKS_DONE,
+	SYNC_PTY,
+	SYNC_SECCOMP,
+	SYNC_READY,
+	SYNC_COMMITTED,
+	SYNC_ERROR,
+};
+
+#define SYNC_DATA_MAX (64 * 1024)
+
+struct sync_msg {
+	enum sync_type type;
+	char *data; /* NUL-terminated, owned; may be empty */
+	int fd;     /* -1 unless one came along */
+};
+
+int sync_send(int sock, enum sync_type type, const char *data, int fd);
+/* The next message, which must be of type want; an SYNC_ERROR from the peer
+ * becomes err with its text, EOF becomes "init exited" or "cell exited". */
+int sync_expect(int sock, enum sync_type want, struct sync_msg *ret, struct cell_err **err);
+void sync_msg_clear(struct sync_msg *m);
+
+/* In the child: report err to the parent and exit. */
+__attribute__((noreturn)) void sync_fail(int sock, struct cell_err *err);
+
+#endif

@@ -1,0 +1,154 @@
+/* The worker pool: host threads with their vCPUs, created on demand (up to
+ * one per CPU area) and reused by later tasks. */
+#include "vm/guest/lg.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "vm/arch/x86/boot64.h"
+#include "vm/arch/x86/layout.h"
+
+#define WORKER_STACK (256u << 10)
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join). */
+static void clear_child_tid(struct lg_task *t)
+{
+	if (!t->clear_child_tid || !t->mm)
+		return;
+	uint32_t zero = 0;
+	if (lg_copy_to(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
+		lg_futex_wake(t->lg, t->mm, t->clear_child_tid, 1, ~0u);
+}
+
+static void *worker_main(void *arg)
+{
+	struct lg_worker *w = arg;
+	struct lg *lg = w->lg;
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	_cleanup_err_ struct cell_err *err = NULL;
+	if (vcpu_thread_init(w->vcpu, &err) < 0)
+		lg_fatal(lg, -EIO, "%s", err->msg);
+	if (lg->cfg_hooks.enter_thread)
+		lg->cfg_hooks.enter_thread(lg->cfg_hooks.ctx, w->vcpu->tid);
+	pthread_mutex_lock(&lg->lock);
+	for (;;) {
+		while (!w->task && !w->quit)
+			pthread_cond_wait(&w->wake, &lg->lock);
+		if (!w->task)
+			break;
+		struct lg_task *t = w->task;
+		pthread_mutex_unlock(&lg->lock);
+		uint64_t cpu0 = thread_cpu_ns();
+		if (!err)
+			lg_worker_run_task(w, t);
+		clear_child_tid(t);
+		pthread_mutex_lock(&lg->lock);
+		t->proc->utime_ns += thread_cpu_ns() - cpu0;
+		pthread_mutex_unlock(&lg->lock);
+		lg_task_exit(t);
+		lg_task_free(t);
+		pthread_mutex_lock(&lg->lock);
+		w->task = NULL;
+		w->next_idle = lg->idle;
+		lg->idle = w;
+		lg->nrunning--;
+		pthread_cond_broadcast(&lg->cond);
+	}
+	pthread_mutex_unlock(&lg->lock);
+	return NULL;
+}
+
+static int worker_new(struct lg *lg, struct lg_worker **ret, struct cell_err **err)
+{
+	pthread_mutex_lock(&lg->lock);
+	unsigned slot = lg->nworkers;
+	if (slot >= LG_MAX_VCPUS) {
+		pthread_mutex_unlock(&lg->lock);
+		return cell_err(err, EAGAIN, "light guest: all %u vCPU slots in use",
+				(unsigned)LG_MAX_VCPUS);
+	}
+	struct lg_worker *w = xcalloc(1, sizeof(*w));
+	w->lg = lg;
+	w->slot = slot;
+	pthread_cond_init(&w->wake, NULL);
+	lg->workers[lg->nworkers++] = w; /* reserved; vcpu filled in below */
+	pthread_mutex_unlock(&lg->lock);
+
+	lg_cpu_area_build(lg->kvm->ram, slot);
+	int r = vcpu_create(lg->kvm, slot, &w->vcpu, err);
+	if (r == 0) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, WORKER_STACK);
+		if ((r = -pthread_create(&w->thread, &attr, worker_main, w)) < 0)
+			cell_err(err, -r, "light guest: starting a vCPU thread");
+		pthread_attr_destroy(&attr);
+	}
+	if (r < 0) {
+		/* The slot stays reserved but unusable; the VM goes on. */
+		w->quit = true;
+		return r;
+	}
+	w->started = true;
+	*ret = w;
+	return 0;
+}
+
+int lg_task_start(struct lg *lg, struct lg_task *t, struct cell_err **err)
+{
+	pthread_mutex_lock(&lg->lock);
+	struct lg_worker *w = lg->idle;
+	if (w)
+		lg->idle = w->next_idle;
+	pthread_mutex_unlock(&lg->lock);
+	if (!w) {
+		int r = worker_new(lg, &w, err);
+		if (r < 0)
+			return r;
+	}
+	pthread_mutex_lock(&lg->lock);
+	t->worker = w;
+	w->task = t;
+	w->first_syscall_seen = false;
+	lg->nrunning++;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&lg->lock);
+	return 0;
+}
+
+void lg_workers_stop(struct lg *lg)
+{
+	pthread_mutex_lock(&lg->lock);
+	for (unsigned i = 0; i < lg->nworkers; i++) {
+		lg->workers[i]->quit = true;
+		pthread_cond_signal(&lg->workers[i]->wake);
+	}
+	pthread_mutex_unlock(&lg->lock);
+	for (unsigned i = 0; i < lg->nworkers; i++) {
+		struct lg_worker *w = lg->workers[i];
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		vcpu_free(w->vcpu);
+		pthread_cond_destroy(&w->wake);
+		free(w);
+	}
+	lg->nworkers = 0;
+	lg->idle = NULL;
+}

@@ -1,0 +1,249 @@
+/* The zdtm driver: runs each program of tests/ckpt/zdtm as pid 1 of a
+ * fresh PID and mount namespace (our own small launcher: the runtime is not
+ * involved), then
+ *
+ *   restore:       checkpoint (the tree is killed), restore into another
+ *                  fresh namespace, SIGTERM, read the program's verdict;
+ *   leave-running: checkpoint with leave_running, SIGTERM, read the verdict.
+ *
+ * One line per program and mode: "ok zdtm/NAME/MODE" or "FAIL ...".  Logs
+ * and images of failures stay in /tmp/zdtm-NAME-*. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "ckpt/ckpt.h"
+
+#ifndef ZDTM_DIR
+#error ZDTM_DIR must name the directory of the zdtm programs
+#endif
+
+struct run {
+	const char *name;
+	char work[256], ready[300], verdict[300], img[300], prog[512];
+	char why[4096];
+};
+
+/* Fork into new PID and mount namespaces; the child runs fn and exits. */
+static pid_t spawn_ns(int (*fn)(void *), void *arg)
+{
+	struct clone_args ca = { .flags = CLONE_NEWPID | CLONE_NEWNS, .exit_signal = SIGCHLD };
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid != 0)
+		return (pid_t)pid;
+	mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	_exit(fn(arg));
+}
+
+static int run_prog(void *arg)
+{
+	struct run *r = arg;
+	setsid();
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	execl(r->prog, r->name, r->ready, r->verdict, (char *)NULL);
+	return 127;
+}
+
+struct restore_child {
+	int fd;
+};
+
+static int run_restore_child(void *arg)
+{
+	struct restore_child *c = arg;
+	struct cell_err *err = NULL;
+	ckpt_restore_child(c->fd, &err);
+	return 99;
+}
+
+/* waitpid with a deadline; SIGKILL when it passes. */
+static int wait_for(pid_t pid, int seconds, int *status)
+{
+	for (int i = 0; i < seconds * 100; i++) {
+		pid_t p = waitpid(pid, status, WNOHANG);
+		if (p == pid)
+			return 0;
+		if (p < 0)
+			return -errno;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -ETIMEDOUT;
+}
+
+static bool wait_file(const char *path, pid_t pid, int seconds)
+{
+	for (int i = 0; i < seconds * 100; i++) {
+		if (access(path, F_OK) == 0)
+			return true;
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return false;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void verdict(struct run *r, const char *stage)
+{
+	_cleanup_free_ char *v = NULL;
+	if (cell_read_file(r->verdict, 4096, &v, NULL, NULL) < 0) {
+		snprintf(r->why, sizeof(r->why), "%s: no verdict", stage);
+		return;
+	}
+	if (strcmp(v, "PASS") != 0)
+		snprintf(r->why, sizeof(r->why), "%s: %s", stage, v);
+}
+
+static void finish_prog(struct run *r, pid_t pid, const char *stage)
+{
+	kill(pid, SIGTERM);
+	int status;
+	if (wait_for(pid, 20, &status) < 0) {
+		snprintf(r->why, sizeof(r->why), "%s: did not finish after SIGTERM", stage);
+		return;
+	}
+	verdict(r, stage);
+}
+
+static void do_restore(struct run *r)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(r->why, sizeof(r->why), "socketpair: %s", strerror(errno));
+		return;
+	}
+	struct restore_child c = { .fd = sv[1] };
+	pid_t pid = spawn_ns(run_restore_child, &c);
+	close(sv[1]);
+	struct ckpt_restore_opts o = { .image_dir = r->img, .work_dir = r->work, .init_pid = pid,
+				       .sync_fd = sv[0] };
+	struct cell_err *err = NULL;
+	struct ckpt_stats st;
+	int k = ckpt_restore(&o, &st, &err);
+	close(sv[0]);
+	if (k < 0) {
+		snprintf(r->why, sizeof(r->why), "restore: %s", err->msg);
+		cell_err_free(err);
+		int status;
+		wait_for(pid, 10, &status);
+		return;
+	}
+	if (getenv("ZDTM_DEBUG")) {
+		/* Look at the restored tree by hand before it is asked to check. */
+		fprintf(stderr, "restored %s as %d; SIGTERM in 30s\n", r->name, pid);
+		sleep(30);
+	}
+	finish_prog(r, pid, "after restore");
+}
+
+static void run_one(struct run *r, bool leave_running)
+{
+	pid_t pid = spawn_ns(run_prog, r);
+	if (!wait_file(r->ready, pid, 20)) {
+		int status;
+		wait_for(pid, 1, &status);
+		verdict(r, "before checkpoint");
+		if (!r->why[0])
+			snprintf(r->why, sizeof(r->why), "never got ready");
+		return;
+	}
+	struct ckpt_dump_opts o = { .root_pid = pid, .image_dir = r->img, .work_dir = r->work,
+				    .leave_running = leave_running };
+	struct cell_err *err = NULL;
+	struct ckpt_stats st;
+	int k = ckpt_dump(&o, &st, &err);
+	if (k < 0) {
+		snprintf(r->why, sizeof(r->why), "checkpoint: %s", err->msg);
+		cell_err_free(err);
+		int status;
+		kill(pid, SIGKILL);
+		wait_for(pid, 10, &status);
+		return;
+	}
+	if (leave_running) {
+		finish_prog(r, pid, "left running");
+		return;
+	}
+	int status;
+	if (wait_for(pid, 10, &status) < 0 || !WIFSIGNALED(status)) {
+		snprintf(r->why, sizeof(r->why), "the checkpointed tree was not killed");
+		return;
+	}
+	do_restore(r);
+}
+
+static void rm_rf(const char *path)
+{
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", path);
+	(void)!system(cmd);
+}
+
+static int one(const char *name, bool leave_running)
+{
+	struct run r = { .name = name };
+	snprintf(r.work, sizeof(r.work), "/tmp/zdtm-%s-XXXXXX", name);
+	if (!mkdtemp(r.work)) {
+		printf("FAIL zdtm/%s: mkdtemp: %s\n", name, strerror(errno));
+		return 1;
+	}
+	snprintf(r.ready, sizeof(r.ready), "%s/ready", r.work);
+	snprintf(r.verdict, sizeof(r.verdict), "%s/verdict", r.work);
+	snprintf(r.img, sizeof(r.img), "%s/img", r.work);
+	snprintf(r.prog, sizeof(r.prog), "%s/%s", ZDTM_DIR, name);
+	mkdir(r.img, 0700);
+	uint64_t t0 = cell_now_ns();
+	run_one(&r, leave_running);
+	const char *mode = leave_running ? "leave-running" : "restore";
+	if (r.why[0]) {
+		printf("FAIL zdtm/%s/%s: %s (logs in %s)\n", name, mode, r.why, r.work);
+		return 1;
+	}
+	printf("ok zdtm/%s/%s (%.2fs)\n", name, mode, (double)(cell_now_ns() - t0) / 1e9);
+	rm_rf(r.work);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("skip zdtm: needs root\n");
+		return 0;
+	}
+	/* Programs to run: the arguments, or every one in ZDTM_DIR. */
+	char **names = NULL;
+	if (argc > 1) {
+		names = cell_strv_dup(argv + 1);
+	} else {
+		DIR *d = opendir(ZDTM_DIR);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.' && de->d_type == DT_REG)
+				cell_strv_push(&names, de->d_name);
+		if (d)
+			closedir(d);
+	}
+	int failed = 0;
+	for (size_t i = 0; names && names[i]; i++) {
+		failed += one(names[i], false);
+		failed += one(names[i], true);
+	}
+	cell_strv_free(names);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+/* zdtm-style test programs (CRIU's idea): each builds some state, says it
+ * is ready, waits to be checkpointed and restored (or left running), and
+ * on SIGTERM checks that the state survived and writes its verdict.
+ *
+ *   NAME READY_FILE VERDICT_FILE
+ *
+ * READY_FILE is created once the state is built; VERDICT_FILE gets "PASS"
+ * or "FAIL: why".  The driver (tests/ckpt/driver.c) runs each program as
+ * pid 1 of a fresh PID and mount namespace. */
+#ifndef ZDTM_H
+#define ZDTM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *zdtm_ready_path, *zdtm_verdict_path;
+static volatile sig_atomic_t zdtm_term;
+
+static void zdtm_on_term(int sig)
+{
+	(void)sig;
+	zdtm_term = 1;
+}
+
+static inline void zdtm_init(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s READY VERDICT\n", argv[0]);
+		exit(2);
+	}
+	zdtm_ready_path = argv[1];
+	zdtm_verdict_path = argv[2];
+	struct sigaction sa = { .sa_handler = zdtm_on_term };
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static inline void zdtm_verdict(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	int fd = open(zdtm_verdict_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, buf, (size_t)n) < 0)
+			_exit(3);
+		close(fd);
+	}
+}
+
+#define zdtm_fail(...)                                       \
+	do {                                                 \
+		char zdtm_b_[900];                           \
+		snprintf(zdtm_b_, sizeof(zdtm_b_), __VA_ARGS__); \
+		zdtm_verdict("FAIL: %s", zdtm_b_);           \
+		exit(1);                                     \
+	} while (0)
+
+#define zdtm_check(cond)                                                  \
+	do {                                                              \
+		if (!(cond))                                              \
+			zdtm_fail("%s:%d: %s", __FILE__, __LINE__, #cond); \
+	} while (0)
+
+static inline void zdtm_pass(void)
+{
+	zdtm_verdict("PASS");
+	exit(0);
+}
+
+/* Say the state is built. */
+static inline void zdtm_ready(void)
+{
+	int fd = open(zdtm_ready_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		zdtm_fail("create %s: %s", zdtm_ready_path, strerror(errno));
+	close(fd);
+}
+
+/* Sleep until SIGTERM: the checkpoint and restore happen meanwhile. */
+static inline void zdtm_wait(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	while (!zdtm_term)
+		sigsuspend(&none);
+}
+
+#endif
