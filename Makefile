@@ -9,7 +9,7 @@ all: build/build.ninja
 	$(NINJA) -C build
 
 build/build.ninja:
-	$(MESON) setup build --buildtype=release -Db_ndebug=true
+	$(MESON) setup build --buildtype=release -Doptimization=2 -Db_ndebug=true
 
 build-test/build.ninja:
 	$(MESON) setup build-test --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false

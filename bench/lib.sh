@@ -20,6 +20,8 @@ import json, sys
 p, args = sys.argv[1], json.loads(sys.argv[2])
 c = json.load(open(p))
 c["process"]["terminal"] = False
+# crun 1.8 (Debian 12) knows runtime-spec versions up to 1.0.x only.
+c["ociVersion"] = "1.0.2"
 c["process"]["args"] = args
 json.dump(c, open(p, "w"), indent=1)
 PY

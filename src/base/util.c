@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void out_of_memory(void)
+__attribute__((noreturn)) static void out_of_memory(void)
 {
 	static const char msg[] = "cell: out of memory\n";
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -194,21 +194,33 @@ int cell_mkdir_p(const char *path, mode_t mode, struct cell_err **err)
 
 char *cell_json_quote(const char *s)
 {
-	size_t cap = strlen(s) * 6 + 3, n = 0;
-	char *out = xmalloc(cap);
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, len = strlen(s);
+	if (len > SIZE_MAX / 8)
+		out_of_memory();
+	/* Worst case: every byte becomes \u00XX (6 bytes), plus quotes and NUL. */
+	char *out = xmalloc(len * 6 + 3);
 	out[n++] = '"';
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const char *esc = NULL;
 		switch (*p) {
-		case '"': n += (size_t)sprintf(out + n, "\\\""); break;
-		case '\\': n += (size_t)sprintf(out + n, "\\\\"); break;
-		case '\n': n += (size_t)sprintf(out + n, "\\n"); break;
-		case '\t': n += (size_t)sprintf(out + n, "\\t"); break;
-		case '\r': n += (size_t)sprintf(out + n, "\\r"); break;
-		default:
-			if (*p < 0x20)
-				n += (size_t)sprintf(out + n, "\\u%04x", *p);
-			else
-				out[n++] = (char)*p;
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\t': esc = "\\t"; break;
+		case '\r': esc = "\\r"; break;
+		default: break;
+		}
+		if (esc) {
+			out[n++] = esc[0];
+			out[n++] = esc[1];
+		} else if (*p < 0x20) {
+			memcpy(out + n, "\\u00", 4);
+			out[n + 4] = hex[*p >> 4];
+			out[n + 5] = hex[*p & 15];
+			n += 6;
+		} else {
+			out[n++] = (char)*p;
 		}
 	}
 	out[n++] = '"';
@@ -286,11 +298,12 @@ int cell_parse_size(const char *s, uint64_t *ret)
 	if (errno == ERANGE || !isfinite(v) || v < 0)
 		return -ERANGE;
 	char unit[8];
-	size_t ul = strlen(end);
-	if (ul >= sizeof(unit))
+	size_t ul = 0;
+	for (; end[ul] && ul < sizeof(unit) - 1; ul++)
+		unit[ul] = (char)tolower((unsigned char)end[ul]);
+	if (end[ul])
 		return -EINVAL;
-	for (size_t i = 0; i <= ul; i++)
-		unit[i] = (char)tolower((unsigned char)end[i]);
+	unit[ul] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(unit, units[i].suffix) != 0)
 			continue;

@@ -141,11 +141,13 @@ static int dump_one(struct ck_dump *d, struct ck_dtask *t, int fd, struct cell_e
 int ck_dump_fds(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 {
 	_cleanup_free_ int *fds = NULL;
-	size_t n;
+	size_t n = 0;
 	int r = list_fds(d, t->pid, &fds, &n, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
+		if (fds[i] == t->tracker_fd) /* ours, from a pre-dump */
+			continue;
 		r = dump_one(d, t, fds[i], err);
 		if (r < 0)
 			return r;

@@ -7,21 +7,21 @@
 
 struct batch;
 
-/* What changed since the parent image, for one task: NULL means everything
- * is copied. */
-struct ck_dirty {
-	struct ck_page_region_list *written; /* sorted ranges written since */
-	size_t nwritten;
-	const struct ck_parent_index *parent;
+/* A VMA as the page scan sees it. */
+struct ck_scan_vma {
+	struct ck_vma v;
+	bool tracked; /* registered with our uffd for write-protect */
 };
 
-int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
-		 struct cell_err **err);
-/* Pages [start, end) hold state: copy those written since the parent, and
- * record the others as kept in the parent. */
-int ck_dirty_emit(struct ck_dump *d, struct batch *b, const struct ck_dirty *dirty,
-		  uint64_t start, uint64_t end, bool forced, struct cell_err **err);
-int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_vma *vmas, size_t n,
-		  const struct ck_dirty *dirty, struct cell_err **err);
+/* Scan the VMAs of t and emit their pages: copied now (batch), or planned
+ * for later (t->plan, pre-dump), or recorded as kept in the parent when the
+ * tracker says they were not written since. */
+int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vma *vmas,
+		  size_t n, bool plan_only, struct cell_err **err);
+int ck_collect_vmas(struct ck_dump *d, struct ck_dtask *t, bool write, struct ck_scan_vma **ret,
+		    size_t *ret_n, struct cell_err **err);
+void ck_scan_vmas_free(struct ck_scan_vma *v, size_t n);
+/* Copy t->plan while the tree runs: ranges that vanished are skipped. */
+int ck_copy_plan(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 
 #endif

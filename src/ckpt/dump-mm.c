@@ -18,6 +18,7 @@
 #include "ckpt/dump-mem.h"
 #include "ckpt/internal.h"
 #include "ckpt/pagemap.h"
+#include "ckpt/parent.h"
 
 #define BATCH_BYTES (16u << 20)
 #define BATCH_IOV 1024
@@ -29,9 +30,29 @@ struct batch {
 	int memfd; /* /proc/PID/mem, for mappings without PROT_READ */
 	size_t used;
 	struct iovec remote[BATCH_IOV];
+	size_t lens[BATCH_IOV]; /* as queued: a dropped range keeps its room */
 	size_t n;
-	bool forced; /* this batch goes through /proc/PID/mem */
+	bool forced;   /* this batch goes through /proc/PID/mem */
+	bool tolerant; /* the tree runs: a range may vanish under us; skip it */
 };
+
+/* The tree runs (pre-dump): some range was unmapped meanwhile.  Read the
+ * ranges one by one and drop those that fail; the next dump sees them as
+ * they are then. */
+static void retry_each(struct batch *b)
+{
+	size_t off = 0, kept = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		struct iovec local = { b->d->buf + off, b->remote[i].iov_len };
+		ssize_t k = process_vm_readv(b->pid, &local, 1, &b->remote[i], 1, 0);
+		off += b->remote[i].iov_len;
+		if (k == (ssize_t)local.iov_len)
+			kept++;
+		else
+			b->remote[i].iov_len = 0;
+	}
+	(void)kept;
+}
 
 static int batch_flush(struct batch *b, struct cell_err **err)
 {
@@ -42,20 +63,28 @@ static int batch_flush(struct batch *b, struct cell_err **err)
 		for (size_t i = 0; i < b->n; i++) {
 			ssize_t k = pread(b->memfd, b->d->buf + off, b->remote[i].iov_len,
 					  (off_t)(uintptr_t)b->remote[i].iov_base);
-			if (k != (ssize_t)b->remote[i].iov_len)
+			if (k != (ssize_t)b->remote[i].iov_len && b->tolerant)
+				b->remote[i].iov_len = 0;
+			else if (k != (ssize_t)b->remote[i].iov_len)
 				return cell_err(err, k < 0 ? errno : EIO, "read memory of %d at %p",
 						b->pid, b->remote[i].iov_base);
-			off += (size_t)k;
+			off += b->lens[i];
 		}
 	} else {
 		struct iovec local = { b->d->buf, b->used };
 		ssize_t k = process_vm_readv(b->pid, &local, 1, b->remote, b->n, 0);
-		if (k != (ssize_t)b->used)
+		if (k != (ssize_t)b->used && !b->tolerant)
 			return cell_err(err, k < 0 ? errno : EIO,
 					"read %zu bytes of memory of %d (got %zd)", b->used, b->pid, k);
+		if (k != (ssize_t)b->used)
+			retry_each(b);
 	}
 	off = 0;
 	for (size_t i = 0; i < b->n; i++) {
+		if (!b->remote[i].iov_len) {
+			off += b->lens[i];
+			continue;
+		}
 		struct ck_pages p = { .pid = b->vpid,
 				      .addr = (uint64_t)(uintptr_t)b->remote[i].iov_base,
 				      .npages = (uint32_t)(b->remote[i].iov_len / IMG_PAGE_SIZE) };
@@ -74,7 +103,7 @@ static int batch_flush(struct batch *b, struct cell_err **err)
 }
 
 /* Queue [addr, addr + npages) for copying, in record-sized pieces. */
-int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
+static int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
 		 struct cell_err **err)
 {
 	while (npages > 0) {
@@ -94,6 +123,7 @@ int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
 				return r;
 			continue;
 		}
+		b->lens[b->n] = take * IMG_PAGE_SIZE;
 		b->remote[b->n++] = (struct iovec){ (void *)(uintptr_t)addr, take * IMG_PAGE_SIZE };
 		b->used += take * IMG_PAGE_SIZE;
 		addr += take * IMG_PAGE_SIZE;
@@ -102,17 +132,71 @@ int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
 	return 0;
 }
 
-int ck_dirty_emit(struct ck_dump *d, struct batch *b, const struct ck_dirty *dirty,
-		  uint64_t start, uint64_t end, bool forced, struct cell_err **err)
+static int in_parent(struct ck_dump *d, uint32_t vpid, uint64_t addr, uint64_t npages,
+		     struct cell_err **err)
 {
-	(void)d;
-	(void)dirty;
-	return ck_batch_add(b, start, (end - start) / IMG_PAGE_SIZE, forced, err);
+	while (npages > 0) {
+		uint64_t take = npages < IMG_PAGES_MAX ? npages : IMG_PAGES_MAX;
+		struct ck_pages p = { .pid = vpid, .addr = addr, .npages = (uint32_t)take,
+				      .flags = CK_PAGES_IN_PARENT };
+		int r = img_write_bulk(d->pages, &ck_pages_schema, &p, CK_PAGES_DATA_TAG, NULL, 0, err);
+		if (r < 0)
+			return r;
+		d->stats->pages_skipped += take;
+		addr += take * IMG_PAGE_SIZE;
+		npages -= take;
+	}
+	return 0;
+}
+
+static void plan_add(struct ck_dtask *t, uint64_t addr, uint64_t npages, bool forced)
+{
+	if ((t->nplan & (t->nplan - 1)) == 0) /* grow to the next power of two */
+		t->plan = xrealloc(t->plan, (t->nplan ? 2 * t->nplan : 1) * sizeof(*t->plan));
+	t->plan[t->nplan++] = (struct ck_run){ addr, npages, forced };
+}
+
+struct emit {
+	struct ck_dump *d;
+	struct ck_dtask *t;
+	struct batch *b;
+	bool plan_only;
+};
+
+/* Pages [start, end) hold state.  Those not written since the parent image
+ * (tracked, and the chain has them) are recorded as kept there; the rest
+ * are copied now, or planned for after the tree runs again. */
+static int emit(const struct emit *e, uint64_t start, uint64_t end, bool written, bool forced,
+		struct cell_err **err)
+{
+	uint64_t len = end - start;
+	if (!written && e->d->parent) {
+		uint64_t have = ck_parent_covers(e->d->parent, e->t->vpid, start, len);
+		if (have) {
+			int r = in_parent(e->d, e->t->vpid, start, have / IMG_PAGE_SIZE, err);
+			if (r < 0 || have == len)
+				return r;
+			start += have;
+			len -= have;
+		}
+		/* Tracked, not written since we armed, and no copy of it
+		 * anywhere: a write-protect marker on a page never populated
+		 * (PAGEMAP_SCAN counts markers as swapped).  It reads as
+		 * zeros, as a fresh mapping does. */
+		return 0;
+	}
+	if (e->plan_only) {
+		plan_add(e->t, start, len / IMG_PAGE_SIZE, forced);
+		return 0;
+	}
+	return ck_batch_add(e->b, start, len / IMG_PAGE_SIZE, forced, err);
 }
 
 /* Which pages of a VMA hold state of their own. */
 static bool wanted(const struct ck_vma *v, uint64_t cat)
 {
+	if (cat & CK_PAGE_IS_GUARD)
+		return false;
 	if (cat & CK_PAGE_IS_SWAPPED)
 		return true;
 	if (!(cat & CK_PAGE_IS_PRESENT))
@@ -123,9 +207,10 @@ static bool wanted(const struct ck_vma *v, uint64_t cat)
 	return !(cat & CK_PAGE_IS_FILE);
 }
 
-static int scan_vma(struct ck_dump *d, struct batch *b, int pmfd, const struct ck_vma *v,
-		    const struct ck_dirty *dirty, struct cell_err **err)
+static int scan_vma(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
+		    struct cell_err **err)
 {
+	const struct ck_vma *v = &sv->v;
 	struct ck_page_region regs[512];
 	uint64_t at = v->start;
 	while (at < v->end) {
@@ -134,17 +219,19 @@ static int scan_vma(struct ck_dump *d, struct batch *b, int pmfd, const struct c
 			.vec = (uint64_t)(uintptr_t)regs, .vec_len = ARRAY_SIZE(regs),
 			.category_anyof_mask = CK_PAGE_IS_PRESENT | CK_PAGE_IS_SWAPPED,
 			.return_mask = CK_PAGE_IS_PRESENT | CK_PAGE_IS_SWAPPED | CK_PAGE_IS_FILE |
-				       CK_PAGE_IS_PFNZERO,
+				       CK_PAGE_IS_PFNZERO | CK_PAGE_IS_GUARD |
+				       (sv->tracked ? CK_PAGE_IS_WRITTEN : 0),
 		};
 		int n = ioctl(pmfd, CK_PAGEMAP_SCAN, &a);
 		if (n < 0)
-			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", b->pid,
+			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", e->t->pid,
 					    (unsigned long long)at);
 		for (int i = 0; i < n; i++) {
 			if (!wanted(v, regs[i].categories))
 				continue;
-			int r = ck_dirty_emit(d, b, dirty, regs[i].start, regs[i].end,
-					      !(v->prot & PROT_READ), err);
+			bool written = !sv->tracked || (regs[i].categories & CK_PAGE_IS_WRITTEN);
+			int r = emit(e, regs[i].start, regs[i].end, written, !(v->prot & PROT_READ),
+				     err);
 			if (r < 0)
 				return r;
 		}
@@ -155,27 +242,51 @@ static int scan_vma(struct ck_dump *d, struct batch *b, int pmfd, const struct c
 	return 0;
 }
 
-int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_vma *vmas, size_t n,
-		  const struct ck_dirty *dirty, struct cell_err **err)
+static int open_mem(struct ck_dump *d, pid_t pid, int *pmfd, int *memfd, struct cell_err **err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "%d/pagemap", t->pid);
-	_cleanup_close_ int pmfd = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "%d/mem", t->pid);
-	_cleanup_close_ int memfd = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
-	if (pmfd < 0 || memfd < 0)
-		return cell_err_sys(err, "open /proc/%d/pagemap and mem", t->pid);
+	snprintf(path, sizeof(path), "%d/pagemap", pid);
+	*pmfd = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d/mem", pid);
+	*memfd = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (*pmfd < 0 || *memfd < 0)
+		return cell_err_sys(err, "open /proc/%d/pagemap and mem", pid);
+	return 0;
+}
+
+int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vma *vmas,
+		  size_t n, bool plan_only, struct cell_err **err)
+{
+	_cleanup_close_ int pmfd = -1, memfd = -1;
+	int r = open_mem(d, t->pid, &pmfd, &memfd, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ struct batch *b = xcalloc(1, sizeof(*b));
 	*b = (struct batch){ .d = d, .pid = t->pid, .vpid = t->vpid, .memfd = memfd };
+	struct emit e = { .d = d, .t = t, .b = b, .plan_only = plan_only };
 	for (size_t i = 0; i < n; i++) {
-		const struct ck_vma *v = &vmas[i];
+		const struct ck_vma *v = &vmas[i].v;
 		if (v->kind == CK_VMA_VDSO || v->kind == CK_VMA_VVAR || v->kind == CK_VMA_VVAR_VCLOCK)
 			continue;
 		if (v->flags & CK_VMA_SHARED) /* in the file or the shmem object */
 			continue;
-		int r = scan_vma(d, b, pmfd, v, dirty, err);
+		r = scan_vma(&e, pmfd, &vmas[i], err);
 		if (r < 0)
 			return r;
 	}
 	return batch_flush(b, err);
+}
+
+int ck_copy_plan(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
+{
+	_cleanup_close_ int pmfd = -1, memfd = -1;
+	int r = open_mem(d, t->pid, &pmfd, &memfd, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct batch *b = xcalloc(1, sizeof(*b));
+	*b = (struct batch){ .d = d, .pid = t->pid, .vpid = t->vpid, .memfd = memfd,
+			     .tolerant = true };
+	for (size_t i = 0; i < t->nplan && r == 0; i++)
+		r = ck_batch_add(b, t->plan[i].addr, t->plan[i].npages, t->plan[i].forced, err);
+	return r < 0 ? r : batch_flush(b, err);
 }

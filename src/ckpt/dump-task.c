@@ -149,13 +149,17 @@ static int dump_sigactions(struct ck_dump *d, struct ck_dtask *t, struct cell_er
 
 static int dump_limits(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 {
+	/* Asked by the process itself: from outside, prlimit on a task of
+	 * another uid needs CAP_SYS_RESOURCE. */
 	for (uint32_t res = 0; res < RLIM_NLIMITS && res < CK_NRLIMIT; res++) {
-		struct rlimit rl;
-		if (prlimit(t->pid, (int)res, NULL, &rl) < 0)
-			return cell_err_sys(err, "rlimit %u of %d", res, t->pid);
-		struct ck_rlimit l = { .pid = t->vpid, .resource = res, .cur = rl.rlim_cur,
-				       .max = rl.rlim_max };
-		int r = img_write(d->core, &ck_rlimit_schema, &l, err);
+		uint64_t rl[2];
+		int r = ck_dsys(t, "prlimit64", SYS_prlimit64, 0, res, 0, t->scratch, NULL, err);
+		if (r == 0)
+			r = ck_mem_read(t->pid, t->scratch, rl, sizeof(rl), err);
+		if (r < 0)
+			return r;
+		struct ck_rlimit l = { .pid = t->vpid, .resource = res, .cur = rl[0], .max = rl[1] };
+		r = img_write(d->core, &ck_rlimit_schema, &l, err);
 		if (r < 0)
 			return r;
 	}
@@ -217,9 +221,15 @@ int ck_dump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 	t->scratch = 0;
 	if (r == 0)
 		r = u;
+	ck_logf(&d->log, "process %d: state dumped", t->pid);
+	if (r == 0)
+		r = ck_tracker_adopt(d, t, err);
 	if (r == 0)
 		r = ck_dump_mm(d, t, err);
+	ck_logf(&d->log, "process %d: memory dumped", t->pid);
 	if (r == 0)
 		r = ck_dump_fds(d, t, err);
+	if (r == 0)
+		r = ck_tracker_drop(d, t, err);
 	return r < 0 ? cell_err_wrap(err, "process %d (pid %u in the tree)", t->pid, t->vpid) : 0;
 }

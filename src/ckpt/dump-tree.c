@@ -112,7 +112,8 @@ static struct ck_dtask *add_task(struct ck_dump *d, pid_t pid, size_t parent)
 {
 	d->tasks = xrealloc(d->tasks, (d->ntasks + 1) * sizeof(*d->tasks));
 	struct ck_dtask *t = &d->tasks[d->ntasks++];
-	*t = (struct ck_dtask){ .pid = pid, .parent = parent, .pidfd = -1 };
+	*t = (struct ck_dtask){ .pid = pid, .parent = parent, .pidfd = -1, .tracker_fd = -1,
+				.uffd = -1 };
 	return t;
 }
 
@@ -155,43 +156,51 @@ int ck_dump_tree(struct ck_dump *d, struct cell_err **err)
 /* Let the tree go: each thread back in an interrupt stop with its registers
  * as seized, so the kernel restarts an interrupted syscall itself; then
  * detach.  Or kill it. */
-int ck_dump_finish_tasks(struct ck_dump *d, bool kill_tree, struct cell_err **err)
+static void kill_tree(struct ck_dump *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->ntasks; i++)
+		n += d->tasks[i].nthreads;
+	_cleanup_free_ struct ck_thr **all = xcalloc(n ? n : 1, sizeof(*all));
+	n = 0;
+	/* Through pidfds, never by number: a task that died is reaped by its
+	 * parent at once and its pid may already belong to someone else.
+	 * pid 1 first: the kernel kills the rest of the namespace with it. */
+	for (size_t i = 0; i < d->ntasks; i++) {
+		if (d->tasks[i].pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, d->tasks[i].pidfd, SIGKILL, NULL, 0);
+		for (size_t k = 0; k < d->tasks[i].nthreads; k++)
+			all[n++] = &d->tasks[i].threads[k].thr;
+	}
+	ck_thr_wait_gone(all, n, 0);
+}
+
+int ck_dump_finish_tasks(struct ck_dump *d, bool kill_it, struct cell_err **err)
 {
 	int ret = 0;
-	if (kill_tree && d->ntasks > 0) {
-		/* pid 1 of the namespace: the kernel kills the rest with it. */
-		kill(d->tasks[0].pid, SIGKILL);
-		for (size_t i = 0; i < d->ntasks; i++)
-			kill(d->tasks[i].pid, SIGKILL);
-	}
+	if (kill_it && d->ntasks > 0)
+		kill_tree(d);
 	for (size_t i = 0; i < d->ntasks; i++) {
 		struct ck_dtask *t = &d->tasks[i];
 		for (size_t k = 0; k < t->nthreads; k++) {
 			struct ck_dthread *th = &t->threads[k];
 			if (!th->thr.seized)
 				continue;
-			if (kill_tree) {
-				/* Every traced thread must be waited for, or the
-				 * leader never finishes dying. */
-				int status;
-				while (waitpid(th->thr.tid, &status, __WALL) >= 0 &&
-				       !WIFEXITED(status) && !WIFSIGNALED(status))
-					ptrace(PTRACE_CONT, th->thr.tid, NULL, NULL);
-				th->thr.seized = false;
-				continue;
-			}
 			struct cell_err *e = NULL;
 			if (ck_thr_park(&th->thr, &e) < 0 ||
 			    ck_thr_set_regs(&th->thr, &th->regs, &e) < 0 ||
 			    ck_thr_detach(&th->thr, &e) < 0) {
 				if (!ret)
-					ret = cell_err(err, cell_err_code(e) * -1, "%s", e->msg);
+					ret = cell_err(err, -cell_err_code(e), "%s", e->msg);
 			}
 			cell_err_free(e);
 		}
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 		t->pidfd = -1;
+		if (t->uffd >= 0)
+			close(t->uffd);
+		t->uffd = -1;
 	}
 	return ret;
 }

@@ -185,40 +185,66 @@ int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **e
 	return r;
 }
 
-int ck_dump_mm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
+/* The VMAs of t, classified; their records written when write is set. */
+int ck_collect_vmas(struct ck_dump *d, struct ck_dtask *t, bool write, struct ck_scan_vma **ret,
+		    size_t *ret_n, struct cell_err **err)
 {
 	struct ck_pvma *pv = NULL;
 	size_t n;
 	int r = ck_proc_vmas(d->procfd, t->pid, &pv, &n, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ struct ck_vma *v = xcalloc(n ? n : 1, sizeof(*v));
+	struct ck_scan_vma *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t nv = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (pv[i].name && !strcmp(pv[i].name, "[vsyscall]"))
 			continue;
-		if (pv[i].uffd_wp && !(d->o->pre_dump || d->o->parent_dir)) {
+		if (pv[i].uffd_wp && t->uffd < 0) {
 			r = cell_err(err, EOPNOTSUPP, "mapping %#llx is registered with a "
-				     "userfaultfd: not supported", (unsigned long long)pv[i].start);
+				     "userfaultfd of the process: not supported",
+				     (unsigned long long)pv[i].start);
 			break;
 		}
-		r = classify(d, t, &pv[i], &v[nv], err);
-		uint64_t pages = (v[nv].end - v[nv].start) / IMG_PAGE_SIZE;
-		if (v[nv].kind == CK_VMA_VDSO)
+		r = classify(d, t, &pv[i], &v[nv].v, err);
+		v[nv].tracked = pv[i].uffd_wp;
+		uint64_t pages = (v[nv].v.end - v[nv].v.start) / IMG_PAGE_SIZE;
+		if (v[nv].v.kind == CK_VMA_VDSO)
 			d->vdso_pages = pages;
-		else if (v[nv].kind == CK_VMA_VVAR)
+		else if (v[nv].v.kind == CK_VMA_VVAR)
 			d->vvar_pages = pages;
-		else if (v[nv].kind == CK_VMA_VVAR_VCLOCK)
+		else if (v[nv].v.kind == CK_VMA_VVAR_VCLOCK)
 			d->vclock_pages = pages;
-		if (r == 0)
-			r = img_write(d->core, &ck_vma_schema, &v[nv], err);
+		if (r == 0 && write)
+			r = img_write(d->core, &ck_vma_schema, &v[nv].v, err);
 		if (r == 0)
 			nv++;
+		else
+			free(v[nv].v.path);
 	}
 	ck_pvmas_free(pv, n);
-	if (r == 0 && !d->o->pre_dump)
-		r = ck_dump_pages(d, t, v, nv, NULL, err);
-	for (size_t i = 0; i < nv; i++)
-		free(v[i].path);
+	if (r < 0) {
+		ck_scan_vmas_free(v, nv);
+		return r;
+	}
+	*ret = v;
+	*ret_n = nv;
+	return 0;
+}
+
+void ck_scan_vmas_free(struct ck_scan_vma *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].v.path);
+	free(v);
+}
+
+int ck_dump_mm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
+{
+	struct ck_scan_vma *v = NULL;
+	size_t n;
+	int r = ck_collect_vmas(d, t, true, &v, &n, err);
+	if (r == 0)
+		r = ck_dump_pages(d, t, v, n, false, err);
+	ck_scan_vmas_free(v, n);
 	return r;
 }

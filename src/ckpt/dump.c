@@ -19,6 +19,7 @@
 
 #include "base/util.h"
 #include "ckpt/internal.h"
+#include "ckpt/parent.h"
 #include "cell-config.h"
 
 
@@ -29,7 +30,7 @@ static int write_inventory(struct ck_dump *d, struct cell_err **err)
 	_cleanup_free_ char *engine = xasprintf("cell %s", CELL_VERSION);
 	struct ck_inventory inv = {
 		.flags = d->o->pre_dump ? CK_INV_PREDUMP : 0, .root_pid = 1,
-		.ntasks = (uint32_t)d->ntasks, .page_size = IMG_PAGE_SIZE, .engine = engine,
+		.ntasks = d->o->pre_dump ? 0 : (uint32_t)d->ntasks, .page_size = IMG_PAGE_SIZE, .engine = engine,
 		.kernel = u.release, .arch = "x86_64", .parent = (char *)d->o->parent_dir,
 		.created = (uint64_t)time(NULL), .vdso_pages = (uint32_t)d->vdso_pages,
 		.vvar_pages = (uint32_t)d->vvar_pages, .vvar_vclock_pages = (uint32_t)d->vclock_pages,
@@ -52,8 +53,13 @@ static int enter_root(struct ck_dump *d, struct cell_err **err)
 	_cleanup_close_ int ns = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "%d/root", d->o->root_pid);
 	_cleanup_close_ int root = openat(d->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ns < 0 || root < 0)
-		return cell_err_sys(err, "open the namespace and root of %d", d->o->root_pid);
+	snprintf(path, sizeof(path), "%d/ns/net", d->o->root_pid);
+	_cleanup_close_ int net = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || root < 0 || net < 0)
+		return cell_err_sys(err, "open the namespaces and root of %d", d->o->root_pid);
+	/* sock_diag answers for the namespace its socket lives in. */
+	if (setns(net, CLONE_NEWNET) < 0)
+		return cell_err_sys(err, "enter the network namespace of %d", d->o->root_pid);
 	if (setns(ns, CLONE_NEWNS) < 0)
 		return cell_err_sys(err, "enter the mount namespace of %d", d->o->root_pid);
 	if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
@@ -71,16 +77,36 @@ static int open_writers(struct ck_dump *d, struct cell_err **err)
 	return r;
 }
 
-static int dump_all(struct ck_dump *d, struct cell_err **err)
+/* Pre-dump: arm tracking and plan with the tree stopped, copy with the
+ * tree running. */
+static int predump_all(struct ck_dump *d, uint64_t *frozen, struct cell_err **err)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < d->ntasks; i++) {
+		r = ck_dump_find_vdso(d, &d->tasks[i], err);
+		if (r == 0)
+			r = ck_predump_task(d, &d->tasks[i], err);
+	}
+	if (r < 0)
+		return r;
+	r = ck_dump_finish_tasks(d, false, err);
+	*frozen = cell_now_ns();
+	ck_logf(&d->log, "tracking armed, tree running again; copying");
+	for (size_t i = 0; r == 0 && i < d->ntasks; i++)
+		r = ck_predump_copy(d, &d->tasks[i], err);
+	return r;
+}
+
+static int dump_all(struct ck_dump *d, uint64_t *frozen, struct cell_err **err)
 {
 	int r = ck_dump_tree(d, err);
 	ck_logf(&d->log, "seized %zu processes", d->ntasks);
-	for (size_t i = 0; r == 0 && i < d->ntasks; i++) {
+	if (r == 0 && d->o->pre_dump)
+		r = predump_all(d, frozen, err);
+	for (size_t i = 0; r == 0 && !d->o->pre_dump && i < d->ntasks; i++) {
 		struct ck_dtask *t = &d->tasks[i];
 		r = ck_dump_find_vdso(d, t, err);
-		if (r == 0 && d->o->pre_dump)
-			r = ck_predump_arm(d, t, err);
-		else if (r == 0)
+		if (r == 0)
 			r = ck_dump_task(d, t, err);
 		ck_logf(&d->log, "process %d (%u): %s", t->pid, t->vpid, r ? "failed" : "dumped");
 	}
@@ -90,21 +116,46 @@ static int dump_all(struct ck_dump *d, struct cell_err **err)
 		r = img_writer_finish(d->pages, err);
 	if (r == 0)
 		r = write_inventory(d, err);
+	/* Read back with the restore's own loader: what it would refuse (a
+	 * process whose session leader is gone, say) is refused now, while
+	 * the tree can still run on. */
+	if (r == 0 && !d->o->pre_dump) {
+		struct ck_image *img = NULL;
+		r = ck_image_load(d->dirfd, &img, err);
+		ck_image_free(img);
+		if (r < 0)
+			cell_err_wrap(err, "the image would not restore");
+	}
 	return r;
 }
 
 /* The dumper: everything happens here; returns the result to report. */
+/* An incremental dump: the parent chain's pages, and the trackers a
+ * parent pre-dump left (opened before we change root: the path is the
+ * caller's). */
+static int open_parent(struct ck_dump *d, struct cell_err **err)
+{
+	if (!d->o->parent_dir)
+		return 0;
+	int r = ck_parent_open(d->dirfd, d->o->parent_dir, &d->parent, err);
+	if (r == 0)
+		r = ck_load_trackers(d->dirfd, d->o->parent_dir, &d->trackers, &d->ntrackers, err);
+	return r;
+}
+
 static int dumper(struct ck_dump *d, struct cell_err **err)
 {
-	int r = enter_root(d, err);
+	int r = open_parent(d, err);
+	if (r == 0)
+		r = enter_root(d, err);
 	if (r == 0)
 		r = open_writers(d, err);
-	uint64_t t0 = cell_now_ns();
+	uint64_t t0 = cell_now_ns(), thawed = 0;
 	if (r == 0)
-		r = dump_all(d, err);
+		r = dump_all(d, &thawed, err);
 	bool kill_tree = r == 0 && !d->o->leave_running && !d->o->pre_dump;
 	int f = ck_dump_finish_tasks(d, kill_tree, r < 0 ? NULL : err);
-	d->stats->frozen_ns = cell_now_ns() - t0;
+	d->stats->frozen_ns = (thawed ? thawed : cell_now_ns()) - t0;
 	if (r == 0)
 		r = f;
 	if (d->pages)
@@ -113,6 +164,8 @@ static int dumper(struct ck_dump *d, struct cell_err **err)
 		(unsigned long long)(d->stats->frozen_ns / 1000));
 	if (r < 0)
 		ck_logf(&d->log, "error: %s", (*err)->msg);
+	ck_parent_free(d->parent);
+	free(d->trackers);
 	return r;
 }
 
@@ -157,10 +210,11 @@ int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, stru
 	struct ckpt_stats stats = { 0 };
 	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1 };
 	uint64_t t0 = cell_now_ns();
-	int r = check_opts(o, &d.dirfd, err);
+	_cleanup_close_ int dirfd = -1;
+	int r = check_opts(o, &dirfd, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int dirfd = d.dirfd;
+	d.dirfd = dirfd;
 	r = ck_log_open(&d.log, o->work_dir, o->pre_dump ? "pre-dump.log" : "dump.log", err);
 	if (r < 0)
 		return r;

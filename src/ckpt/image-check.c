@@ -123,6 +123,14 @@ static int check_tree(const struct ck_image *img, size_t i, struct cell_err **er
 	if ((t->sid && !ck_image_proc(img, t->sid)) || (t->pgid && !ck_image_proc(img, t->pgid)))
 		return cell_err(err, EINVAL, "task %u: session %u or group %u is not in the image",
 				t->pid, t->sid, t->pgid);
+	/* Sessions come back by inheritance and setsid(): a process is in its
+	 * parent's session or leads its own (CRIU's helper trick for other
+	 * layouts is not done). */
+	const struct ck_proc *parent = i > 0 ? ck_image_proc(img, t->ppid) : NULL;
+	if (parent && t->sid != t->pid && t->sid != parent->task.sid)
+		return cell_err(err, EOPNOTSUPP, "task %u: in session %u, its parent %u in %u: "
+				"this session layout cannot be rebuilt", t->pid, t->sid, t->ppid,
+				parent->task.sid);
 	if (!p->have_mm || !p->have_creds)
 		return cell_err(err, EINVAL, "task %u: no %s record", t->pid,
 				p->have_mm ? "creds" : "mm");
@@ -133,6 +141,11 @@ static int check_tree(const struct ck_image *img, size_t i, struct cell_err **er
 
 int ck_image_check(const struct ck_image *img, struct cell_err **err)
 {
+	if (img->inv.flags & CK_INV_PREDUMP) {
+		if (img->nprocs || img->nfiles)
+			return cell_err(err, EINVAL, "a pre-dump image with tasks or files");
+		return 0;
+	}
 	if (img->nprocs == 0 || img->nprocs != img->inv.ntasks)
 		return cell_err(err, EINVAL, "%zu task records, the inventory says %u", img->nprocs,
 				img->inv.ntasks);

@@ -70,7 +70,8 @@ int ck_image_load_inventory(int dirfd, struct ck_inventory *ret, struct cell_err
 	({                                                                               \
 		if ((n) >= (cap))                                                        \
 			return cell_err(err, E2BIG, "more than %u %s", (unsigned)(cap), what); \
-		(arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                     \
+		if (((n) & ((n) - 1)) == 0) /* capacity: the next power of two */      \
+			(arr) = xrealloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr)));   \
 		memset(&(arr)[(n)], 0, sizeof(*(arr)));                                  \
 		&(arr)[(n)++];                                                           \
 	})
@@ -285,9 +286,15 @@ static int add_record(struct ck_image *img, const struct img_rec *rec, struct ce
 	case CK_REC_RLIMIT:
 	case CK_REC_ITIMER:
 	case CK_REC_FD: return add_small(img, rec, err);
+	case CK_REC_TRACKER:
+		if (img->inv.flags & CK_INV_PREDUMP) {
+			struct ck_tracker *t = PUSH(img->trackers, img->ntrackers, CK_MAX_TASKS,
+						    "trackers");
+			return img_decode(rec, &ck_tracker_schema, t, err);
+		}
+		return add_once(img, rec, err);
 	case CK_REC_MM:
-	case CK_REC_CREDS:
-	case CK_REC_TRACKER: return add_once(img, rec, err);
+	case CK_REC_CREDS: return add_once(img, rec, err);
 	case CK_REC_TIMER:
 	case CK_REC_SIGINFO: return add_list(img, rec, err);
 	case CK_REC_SHMEM: return add_shmem(img, rec, err);
@@ -382,6 +389,7 @@ void ck_image_free(struct ck_image *img)
 	for (size_t i = 0; i < img->nshmems; i++)
 		img_obj_free(&ck_shmem_schema, &img->shmems[i]);
 	free(img->shmems);
+	free(img->trackers);
 	free(img);
 }
 

@@ -278,6 +278,8 @@ struct ck_image {
 	size_t nfiles;
 	struct ck_shmem *shmems;
 	size_t nshmems;
+	struct ck_tracker *trackers; /* a pre-dump image's: it has no tasks */
+	size_t ntrackers;
 };
 
 /* Schemas of the records above, for writers and readers. */

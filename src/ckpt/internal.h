@@ -45,6 +45,17 @@ struct ck_dtask {
 	uint64_t scratch; /* injected scratch page, 0 when none */
 	int pidfd;
 	bool stopped; /* in group-stop when seized */
+	/* Dirty tracking (predump.c): the userfaultfd a pre-dump left in the
+	 * task, as its number there and our copy; -1 when untracked. */
+	int tracker_fd, uffd;
+	/* Pre-dump: ranges to copy once the tree runs again. */
+	struct ck_run *plan;
+	size_t nplan;
+};
+
+struct ck_run {
+	uint64_t addr, npages;
+	bool forced; /* no PROT_READ: through /proc/PID/mem */
 };
 
 /* A file description already dumped, to find sharing (kcmp). */
@@ -71,6 +82,8 @@ struct ck_dump {
 	struct ck_shmem *shmems; /* shared memory objects seen */
 	size_t nshmems;
 	struct ck_parent_index *parent; /* incremental: the parent's pages */
+	struct ck_tracker *trackers;	/* incremental: left by the parent pre-dump */
+	size_t ntrackers;
 	struct ckpt_stats *stats;
 	uint8_t *buf; /* page copy buffer */
 	size_t buf_len;
@@ -98,8 +111,15 @@ int ck_dump_mm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_fds(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_finish_tasks(struct ck_dump *d, bool kill_tree, struct cell_err **err);
 int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+/* Pre-dump: arm (or re-arm) tracking and plan the copy; the copy itself. */
+int ck_predump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_predump_copy(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+/* Incremental dump: take over the tracker a pre-dump left in t. */
+int ck_tracker_adopt(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_tracker_drop(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_load_trackers(int basefd, const char *path, struct ck_tracker **ret, size_t *ret_n,
+		     struct cell_err **err);
 int ck_dump_posix_timers(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
-int ck_predump_arm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 /* Inject a syscall into the task's main thread. */
 int ck_dsys(struct ck_dtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	    uint64_t a3, int64_t *ret, struct cell_err **err);
@@ -137,6 +157,8 @@ struct ck_restore {
 	uint64_t park;	  /* where the vDSO waits while the layout is rebuilt */
 	struct ckpt_stats *stats;
 	uint64_t vdso_len, vvar_len, vclock_len; /* of this kernel */
+	struct ck_parent_index *parent; /* pages kept in parent images */
+	uint8_t *buf;			/* for pages read from a parent */
 	/* For each image file: the task that created it (index), or -1. */
 	ssize_t *file_home;
 	/* For each shmem object: the task that created it, or -1, and the

@@ -289,3 +289,42 @@ int ck_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len, struct c
 {
 	return mem_rw(pid, addr, (void *)buf, len, true, err);
 }
+
+int ck_thr_wait_gone(struct ck_thr **thr, size_t n, pid_t no_reap)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < n; i++)
+		left += thr[i]->seized;
+	/* Poll them all: a dying pid 1 waits for its traced children, so no
+	 * order of blocking waits is safe. */
+	for (int round = 0; left > 0 && round < 100000; round++) {
+		bool progress = false;
+		for (size_t i = 0; i < n; i++) {
+			struct ck_thr *t = thr[i];
+			if (!t->seized)
+				continue;
+			siginfo_t si = { 0 };
+			int flags = WEXITED | WSTOPPED | WNOHANG | __WALL;
+			if (t->tid == no_reap)
+				flags |= WNOWAIT;
+			if (waitid(P_PID, (id_t)t->tid, &si, flags) < 0) {
+				t->seized = false; /* gone already */
+				left--;
+				continue;
+			}
+			if (si.si_pid == 0)
+				continue;
+			progress = true;
+			if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+			    si.si_code == CLD_DUMPED) {
+				t->seized = false;
+				left--;
+			} else {
+				ptrace(PTRACE_CONT, t->tid, NULL, NULL);
+			}
+		}
+		if (!progress)
+			usleep(1000);
+	}
+	return left ? -ETIMEDOUT : 0;
+}

@@ -53,6 +53,10 @@ int ck_thr_detach(struct ck_thr *t, struct cell_err **err);
  * handler that runs first makes the syscall fail with EINTR, as it would
  * have without us. */
 int ck_thr_park(struct ck_thr *t, struct cell_err **err);
+/* After SIGKILL: wait until every seized thread in thr is gone (a dying
+ * tracee must be waited for by its tracer).  no_reap is a child of ours that
+ * its caller reaps itself (observed with WNOWAIT). */
+int ck_thr_wait_gone(struct ck_thr **thr, size_t n, pid_t no_reap);
 
 int ck_thr_get_regs(struct ck_thr *t, struct user_regs_struct *ret, struct cell_err **err);
 int ck_thr_set_regs(struct ck_thr *t, const struct user_regs_struct *regs, struct cell_err **err);

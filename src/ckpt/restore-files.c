@@ -107,6 +107,27 @@ static int place_all(struct ck_rtask *t, struct ck_restore *r, struct cell_err *
 	return 0;
 }
 
+/* Kinds that need every fd in place (epoll) finish in the task that made
+ * the file, through the first of its numbers there. */
+static int late_all(struct ck_restore *r, struct cell_err **err)
+{
+	for (size_t fi = 0; fi < r->img->nfiles; fi++) {
+		const struct ck_file *f = &r->img->files[fi];
+		if (!f->ops->restore_late || r->file_home[fi] < 0)
+			continue;
+		struct ck_rtask *t = &r->tasks[r->file_home[fi]];
+		for (size_t i = 0; i < t->p->nfds; i++) {
+			if (t->p->fds[i].file_id != f->id)
+				continue;
+			int k = f->ops->restore_late(r, t, f, t->p->fds[i].fd, err);
+			if (k < 0)
+				return cell_err_wrap(err, "process %u", t->p->task.pid);
+			break;
+		}
+	}
+	return 0;
+}
+
 int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 {
 	for (size_t i = 0; i < r->ntasks; i++) {
@@ -132,5 +153,5 @@ int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 			return cell_err_wrap(err, "process %u", t->p->task.pid);
 		r->stats->files += (uint32_t)t->p->nfds;
 	}
-	return 0;
+	return late_all(r, err);
 }

@@ -14,6 +14,7 @@
 
 #include "base/util.h"
 #include "ckpt/internal.h"
+#include "ckpt/parent.h"
 #include "img/le.h"
 
 static const struct ck_vma *vma_of(const struct ck_proc *p, uint64_t addr, uint64_t len)
@@ -55,8 +56,8 @@ static int decode_head(const uint8_t *p, size_t have, uint32_t len, const struct
 	return cell_err(err, EINVAL, "record %llu: no data field", (unsigned long long)at->index);
 }
 
-static int check_target(const struct ck_image *img, const struct img_rec *rec,
-			const struct ck_pages *pg, struct cell_err **err)
+static int check_target(const struct ck_image *img, const struct ck_parent_index *parent,
+			const struct img_rec *rec, const struct ck_pages *pg, struct cell_err **err)
 {
 	uint64_t bytes = (uint64_t)pg->npages * IMG_PAGE_SIZE;
 	if (pg->npages == 0 || pg->npages > IMG_PAGES_MAX ||
@@ -65,9 +66,12 @@ static int check_target(const struct ck_image *img, const struct img_rec *rec,
 		return cell_err(err, EINVAL, "record %llu: %u pages at %#llx with %zu bytes",
 				(unsigned long long)rec->index, pg->npages,
 				(unsigned long long)pg->addr, pg->len);
-	if (pg->flags & CK_PAGES_IN_PARENT)
-		return cell_err(err, EOPNOTSUPP, "record %llu: pages in a parent image",
-				(unsigned long long)rec->index);
+	if ((pg->flags & CK_PAGES_IN_PARENT) &&
+	    (pg->len || !parent || rec->type != CK_REC_PAGES ||
+	     ck_parent_covers(parent, pg->pid, pg->addr, bytes) != bytes))
+		return cell_err(err, EINVAL, "record %llu: %u pages at %#llx of task %u are not in "
+				"the parent images", (unsigned long long)rec->index, pg->npages,
+				(unsigned long long)pg->addr, pg->pid);
 	if (rec->type == CK_REC_SHMEM_PAGES) {
 		const struct ck_shmem *s = ck_image_shmem(img, pg->pid);
 		if (!s || pg->addr > s->size + IMG_PAGE_SIZE || bytes > s->size + IMG_PAGE_SIZE - pg->addr)
@@ -87,12 +91,11 @@ static int check_target(const struct ck_image *img, const struct img_rec *rec,
 
 int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
 {
-	int fd = openat(r->dirfd, "pages.img", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(r->dirfd, "pages.img", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err_sys(err, "open pages.img");
 	_cleanup_img_reader_ struct img_reader *rd = NULL;
 	int k = img_reader_from_fd(fd, "pages.img", IMG_KIND_PAGES, &rd, err);
-	_cleanup_close_ int owned = fd;
 	if (k < 0)
 		return k;
 	uint64_t off = IMG_HEADER_SIZE, index = 0;
@@ -124,7 +127,7 @@ int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
 		size_t have = (size_t)n - IMG_REC_HEADER_SIZE;
 		k = decode_head(h + IMG_REC_HEADER_SIZE, have, rec.len, &rec, &pg, &doff, err);
 		if (k == 0)
-			k = check_target(r->img, &rec, &pg, err);
+			k = check_target(r->img, r->parent, &rec, &pg, err);
 		if (k < 0)
 			return cell_err_wrap(err, "pages.img");
 		off += IMG_REC_HEADER_SIZE + (uint64_t)rec.len;
@@ -138,10 +141,21 @@ static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
 	for (size_t i = 0; i < r->ntasks; i++) {
 		if (r->tasks[i].p->task.pid != pg->pid)
 			continue;
-		struct iovec l = { (void *)pg->data, pg->len };
-		struct iovec rv = { (void *)(uintptr_t)pg->addr, pg->len };
+		size_t len = (size_t)pg->npages * IMG_PAGE_SIZE;
+		const void *data = pg->data;
+		if (pg->flags & CK_PAGES_IN_PARENT) {
+			if (!r->buf)
+				r->buf = xmalloc(IMG_PAGES_MAX * IMG_PAGE_SIZE);
+			int k = ck_parent_read(r->parent, pg->pid, pg->addr, r->buf, len, err);
+			if (k < 0)
+				return k;
+			data = r->buf;
+			r->stats->pages_skipped += pg->npages;
+		}
+		struct iovec l = { (void *)data, len };
+		struct iovec rv = { (void *)(uintptr_t)pg->addr, len };
 		ssize_t n = process_vm_writev(r->tasks[i].pid, &l, 1, &rv, 1, 0);
-		if (n != (ssize_t)pg->len)
+		if (n != (ssize_t)len)
 			return cell_err(err, n < 0 ? errno : EIO, "write %u pages at %#llx into %u",
 					pg->npages, (unsigned long long)pg->addr, pg->pid);
 		r->stats->pages_written += pg->npages;

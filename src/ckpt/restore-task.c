@@ -108,19 +108,20 @@ static int set_timers(struct ck_restore *r, struct ck_rtask *t, struct cell_err 
 	return k;
 }
 
-static int set_rlimits(struct ck_rtask *t, struct cell_err **err)
+/* Set by the process itself, while it is still root: raising a hard limit
+ * above what the caller's pid 1 had needs CAP_SYS_RESOURCE. */
+static int set_rlimits(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
 {
 	for (uint32_t res = 0; res < CK_NRLIMIT && res < RLIM_NLIMITS; res++) {
 		if (!t->p->have_rlimit[res])
 			continue;
-		struct rlimit want = { t->p->rlimits[res].cur, t->p->rlimits[res].max }, now;
-		if (prlimit(t->pid, (int)res, NULL, &now) == 0 && now.rlim_cur == want.rlim_cur &&
-		    now.rlim_max == want.rlim_max)
-			continue;
-		if (prlimit(t->pid, (int)res, &want, NULL) < 0)
-			return cell_err_sys(err, "set rlimit %u to %llu/%llu", res,
-					    (unsigned long long)want.rlim_cur,
-					    (unsigned long long)want.rlim_max);
+		uint64_t want[2] = { t->p->rlimits[res].cur, t->p->rlimits[res].max }, a;
+		int k = ck_scratch_put(r, t, 0, want, sizeof(want), &a, err);
+		if (k == 0)
+			k = ck_rsys(t, "prlimit64", SYS_prlimit64, 0, res, a, 0, 0, 0, NULL, err);
+		if (k < 0)
+			return cell_err_wrap(err, "rlimit %u to %llu/%llu", res,
+					     (unsigned long long)want[0], (unsigned long long)want[1]);
 	}
 	return 0;
 }
@@ -156,7 +157,7 @@ int ck_restore_task_state(struct ck_restore *r, struct ck_rtask *t, struct cell_
 	if (e == 0)
 		e = set_timers(r, t, err);
 	if (e == 0)
-		e = set_rlimits(t, err);
+		e = set_rlimits(r, t, err);
 	if (e == 0)
 		e = set_fs(r, t, err);
 	if (e == 0)

@@ -28,6 +28,7 @@
 #include "base/util.h"
 #include "ckpt/files/files.h"
 #include "ckpt/internal.h"
+#include "ckpt/parent.h"
 
 int ck_rsys(struct ck_rtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	    uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret, struct cell_err **err)
@@ -85,19 +86,17 @@ static void kill_all(struct ck_restore *r)
 {
 	if (!r->tasks)
 		return;
+	size_t n = 0;
+	for (size_t i = 0; i < r->ntasks; i++)
+		n += r->tasks[i].nthreads;
+	_cleanup_free_ struct ck_thr **all = xcalloc(n ? n : 1, sizeof(*all));
+	n = 0;
 	kill(r->o->init_pid, SIGKILL);
-	for (size_t i = 0; i < r->ntasks; i++) {
-		struct ck_rtask *t = &r->tasks[i];
-		for (size_t k = 0; k < t->nthreads; k++) {
-			if (!t->threads[k].thr.seized)
-				continue;
-			int status;
-			while (waitpid(t->threads[k].thr.tid, &status, __WALL) >= 0 &&
-			       !WIFEXITED(status) && !WIFSIGNALED(status))
-				ptrace(PTRACE_CONT, t->threads[k].thr.tid, NULL, NULL);
-			t->threads[k].thr.seized = false;
-		}
-	}
+	for (size_t i = 0; i < r->ntasks; i++)
+		for (size_t k = 0; k < r->tasks[i].nthreads; k++)
+			all[n++] = &r->tasks[i].threads[k].thr;
+	/* pid 1 is the caller's child: the caller reaps it. */
+	ck_thr_wait_gone(all, n, r->o->init_pid);
 }
 
 static int detach_all(struct ck_restore *r, struct cell_err **err)
@@ -179,11 +178,18 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 		k = cell_err_sys(err, "image directory %s", o->image_dir);
 	if (k == 0)
 		k = ck_image_load(r.dirfd, &r.img, err);
+	if (k == 0 && (r.img->inv.flags & CK_INV_PREDUMP))
+		k = cell_err(err, EINVAL, "a pre-dump image holds memory only: restore the dump "
+			     "made after it");
+	if (k == 0 && r.img->inv.parent)
+		k = ck_parent_open(r.dirfd, r.img->inv.parent, &r.parent, err);
 	if (k == 0)
 		k = ck_pages_precheck(&r, err);
 	if (k < 0) {
 		/* Nothing touched yet: pid 1 is told and left to exit. */
 		tell_child(o->sync_fd, (*err)->msg);
+		ck_image_free(r.img);
+		ck_parent_free(r.parent);
 		ck_log_close(&r.log);
 		if (r.dirfd >= 0)
 			close(r.dirfd);
@@ -203,6 +209,8 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 		(unsigned long long)(stats.total_ns / 1000));
 	free_tasks(&r);
 	ck_image_free(r.img);
+	ck_parent_free(r.parent);
+	free(r.buf);
 	close(r.dirfd);
 	ck_log_close(&r.log);
 	if (k < 0)

@@ -5,6 +5,7 @@
 #define CELL_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -37,6 +38,9 @@ struct container_ctx;
 void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret);
 /* Write a pid file atomically (as runc: the pid as text, no newline). */
 int cli_write_pid_file(const char *path, int pid, struct cell_err **err);
+/* A duration as runc's flags take it ("5s", "250ms", "1m", "1.5s"; a bare
+ * number is seconds) to milliseconds; -EINVAL when it is none, or not > 0. */
+int cli_parse_duration_ms(const char *s, int64_t *ret_ms);
 /* Forward signals sent to cell to the process behind pidfd until it exits;
  * returns its wait status.  pid must be cell's child. */
 int cli_wait_forwarding(int pid, int pidfd);
@@ -56,5 +60,9 @@ CLI_COMMAND(exec);
 CLI_COMMAND(pause);
 CLI_COMMAND(resume);
 CLI_COMMAND(features);
+CLI_COMMAND(network);
+CLI_COMMAND(update);
+CLI_COMMAND(stats);
+CLI_COMMAND(events);
 
 #endif

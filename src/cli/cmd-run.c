@@ -5,6 +5,7 @@
  * relaying signals or the terminal, delete it, and exit with its status.
  * The second form writes the config itself: the given rootfs, or with no
  * --rootfs the built-in busybox one. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "cli/create-opts.h"
+#include "cli/run-flags.h"
 #include "container/builtin.h"
 #include "container/container.h"
 #include "state/state.h"
@@ -26,7 +28,8 @@ enum { O_DETACH = 'd', O_TTY = 't', O_KEEP = OPT_CREATE_LAST, O_ROOTFS };
 
 struct run_opts {
 	struct container_create_opts create;
-	bool detach, tty, keep, generate;
+	struct run_flags flags;
+	bool detach, tty, keep, generate, edited;
 	const char *rootfs;
 	char **command;
 };
@@ -36,9 +39,22 @@ static void set_string(json_object *o, const char *key, const char *value)
 	json_object_object_add(o, key, json_object_new_string(value));
 }
 
+static json_object *tmpfs_mount(const char *dest)
+{
+	json_object *m = json_object_new_object(), *opts = json_object_new_array();
+	set_string(m, "destination", dest);
+	set_string(m, "type", "tmpfs");
+	set_string(m, "source", "tmpfs");
+	json_object_array_add(opts, json_object_new_string("nosuid"));
+	json_object_array_add(opts, json_object_new_string("nodev"));
+	json_object_array_add(opts, json_object_new_string("mode=1777"));
+	json_object_object_add(m, "options", opts);
+	return m;
+}
+
 /* A config for the rootfs (or the built-in one) running command. */
-static char *generate_config(const struct cli_ctx *ctx, const struct run_opts *ro,
-			     struct cell_err **err)
+static json_object *generate_config(const struct cli_ctx *ctx, const struct run_opts *ro,
+				    struct cell_err **err)
 {
 	_cleanup_free_ char *builtin = NULL;
 	char abs[4096];
@@ -51,7 +67,7 @@ static char *generate_config(const struct cli_ctx *ctx, const struct run_opts *r
 		return NULL;
 	}
 	_cleanup_free_ char *text = oci_spec_default_json(ro->command, false);
-	json_object *cfg = json_tokener_parse(text), *proc, *root, *mounts, *tmp;
+	json_object *cfg = json_tokener_parse(text), *proc, *root, *mounts;
 	json_object_object_get_ex(cfg, "process", &proc);
 	json_object_object_get_ex(cfg, "root", &root);
 	json_object_object_get_ex(cfg, "mounts", &mounts);
@@ -60,42 +76,77 @@ static char *generate_config(const struct cli_ctx *ctx, const struct run_opts *r
 	/* The built-in rootfs is shared: read-only, with a private /tmp. */
 	json_object_object_add(root, "readonly", json_object_new_boolean(builtin != NULL));
 	set_string(cfg, "hostname", ro->create.id);
-	tmp = json_object_new_object();
-	set_string(tmp, "destination", "/tmp");
-	set_string(tmp, "type", "tmpfs");
-	set_string(tmp, "source", "tmpfs");
-	json_object *opts = json_object_new_array();
-	json_object_array_add(opts, json_object_new_string("nosuid"));
-	json_object_array_add(opts, json_object_new_string("nodev"));
-	json_object_array_add(opts, json_object_new_string("mode=1777"));
-	json_object_object_add(tmp, "options", opts);
-	json_object_array_add(mounts, tmp);
-	char *out = xstrdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN));
-	json_object_put(cfg);
-	return out;
+	json_object_array_add(mounts, tmpfs_mount("/tmp"));
+	return cfg;
+}
+
+/* The bundle's config.json, to be edited by flags. */
+static json_object *bundle_config(struct run_opts *ro, char **ret_path, struct cell_err **err)
+{
+	char abs[4096];
+	if (!realpath(ro->create.bundle ? ro->create.bundle : ".", abs)) {
+		cell_err_sys(err, "--bundle %s", ro->create.bundle ? ro->create.bundle : ".");
+		return NULL;
+	}
+	*ret_path = xasprintf("%s/config.json", abs);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (cell_read_file(*ret_path, OCI_SPEC_MAX_BYTES, &text, &len, err) < 0)
+		return NULL;
+	json_tokener *tok = json_tokener_new();
+	json_object *cfg = json_tokener_parse_ex(tok, text, (int)len);
+	json_tokener_free(tok);
+	if (!cfg)
+		cell_err(err, 0, "%s: invalid JSON", *ret_path);
+	return cfg;
+}
+
+static int take_option(struct run_opts *ro, int c, char **argv, struct cell_err **err)
+{
+	switch (c) {
+	case O_DETACH: ro->detach = true; return 0;
+	case O_TTY: ro->tty = true; return 0;
+	case O_KEEP: ro->keep = true; return 0;
+	case O_ROOTFS: ro->rootfs = optarg; ro->generate = true; return 0;
+	}
+	int r = run_resource_option(&ro->flags, c, optarg, err);
+	if (r == -ENOENT)
+		r = run_network_option(&ro->flags, c, optarg, err);
+	if (r == 0)
+		ro->edited = true;
+	if (r != -ENOENT)
+		return r < 0 ? cli_fail(*err) : 0;
+	*err = NULL;
+	r = cli_create_option(c, optarg, argv, &ro->create);
+	return r < 0 ? cli_usage_error("run", "unknown option \"%s\"", argv[optind - 1]) : r;
 }
 
 static int parse(int argc, char **argv, struct run_opts *ro)
 {
-	struct option opts[CLI_CREATE_OPTIONS_N + 5] = { 0 };
-	memcpy(opts, cli_create_options, sizeof(struct option) * CLI_CREATE_OPTIONS_N);
-	opts[CLI_CREATE_OPTIONS_N] = (struct option){ "detach", no_argument, NULL, O_DETACH };
-	opts[CLI_CREATE_OPTIONS_N + 1] = (struct option){ "tty", no_argument, NULL, O_TTY };
-	opts[CLI_CREATE_OPTIONS_N + 2] = (struct option){ "keep", no_argument, NULL, O_KEEP };
-	opts[CLI_CREATE_OPTIONS_N + 3] = (struct option){ "rootfs", required_argument, NULL, O_ROOTFS };
+	static const struct option own[] = {
+		{ "detach", no_argument, NULL, O_DETACH }, { "tty", no_argument, NULL, O_TTY },
+		{ "keep", no_argument, NULL, O_KEEP }, { "rootfs", required_argument, NULL, O_ROOTFS },
+	};
+	size_t nr = run_options_count(run_resource_options), nn = run_options_count(run_network_options);
+	struct option opts[CLI_CREATE_OPTIONS_N + ARRAY_SIZE(own) + 64];
+	size_t n = 0;
+	if (nr + nn > 64)
+		return cli_usage_error("run", "too many options");
+	memcpy(opts + n, cli_create_options, sizeof(struct option) * CLI_CREATE_OPTIONS_N);
+	n += CLI_CREATE_OPTIONS_N;
+	memcpy(opts + n, own, sizeof(own));
+	n += ARRAY_SIZE(own);
+	memcpy(opts + n, run_resource_options, sizeof(struct option) * nr);
+	n += nr;
+	memcpy(opts + n, run_network_options, sizeof(struct option) * nn);
+	n += nn;
+	memset(opts + n, 0, sizeof(struct option));
 	int c;
-	while ((c = getopt_long(argc, argv, "+b:dt", opts, NULL)) != -1) {
-		switch (c) {
-		case O_DETACH: ro->detach = true; break;
-		case O_TTY: ro->tty = true; break;
-		case O_KEEP: ro->keep = true; break;
-		case O_ROOTFS: ro->rootfs = optarg; ro->generate = true; break;
-		default: {
-			int r = cli_create_option(c, optarg, argv, &ro->create);
-			if (r != 0)
-				return r < 0 ? cli_usage_error("run", "unknown option") : r;
-		}
-		}
+	while ((c = getopt_long(argc, argv, "+b:dtm:c:p:", opts, NULL)) != -1) {
+		struct cell_err *err = NULL;
+		int r = take_option(ro, c, argv, &err);
+		if (r)
+			return r;
 	}
 	if (optind >= argc)
 		return cli_usage_error("run", "missing container id");
@@ -115,6 +166,25 @@ static int parse(int argc, char **argv, struct run_opts *ro)
 		ro->command = argv + optind;
 	}
 	return 0;
+}
+
+/* The config text to create from, when run writes or edits it; NULL with
+ * no error when the bundle's config.json is used as it is. */
+static char *config_text(const struct cli_ctx *ctx, struct run_opts *ro, char **ret_name,
+			 struct cell_err **err)
+{
+	if (!ro->generate && !ro->edited)
+		return NULL;
+	json_object *cfg = ro->generate ? generate_config(ctx, ro, err)
+					: bundle_config(ro, ret_name, err);
+	if (!cfg)
+		return NULL;
+	char *out = NULL;
+	run_network_default(&ro->flags, cfg, ro->generate);
+	if (run_flags_apply(&ro->flags, cfg, err) == 0)
+		out = xstrdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN));
+	json_object_put(cfg);
+	return out;
 }
 
 /* Wait for the init (relaying the terminal if we hold it), then delete. */
@@ -139,18 +209,22 @@ CLI_COMMAND(run)
 {
 	struct run_opts ro = { 0 };
 	int r = parse(argc, argv, &ro);
-	if (r)
+	if (r) {
+		run_flags_clear(&ro.flags);
 		return r;
+	}
 	struct container_ctx cctx;
 	cli_container_ctx(ctx, &cctx);
 	struct cell_err *err = NULL;
-	_cleanup_free_ char *config = NULL;
-	if (ro.generate) {
-		if (state_check_id(ro.create.id, &err) < 0 ||
-		    !(config = generate_config(ctx, &ro, &err)))
-			return cli_fail(err);
-		ro.create.config_json = config;
+	_cleanup_free_ char *config = NULL, *config_name = NULL;
+	if (state_check_id(ro.create.id, &err) < 0 ||
+	    (!(config = config_text(ctx, &ro, &config_name, &err)) && err)) {
+		run_flags_clear(&ro.flags);
+		return cli_fail(err);
 	}
+	run_flags_clear(&ro.flags);
+	ro.create.config_json = config;
+	ro.create.config_path = config_name;
 	ro.create.keep_pty = !ro.create.console_socket && !ro.detach;
 	if (ro.detach && ro.tty && !ro.create.console_socket)
 		return cli_usage_error("run", "--detach with a terminal needs --console-socket");

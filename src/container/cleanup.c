@@ -41,7 +41,8 @@ static int undo_cgroup(char *const *dirs, struct cell_err **err)
 	}
 }
 
-/* The shared parent of default cgroups: removed when empty, never forced. */
+/* Parents create made for the cgroup (deepest first): removed when empty,
+ * never forced; another container may be using them by now. */
 static int undo_cgroup_parent(char *const *dirs, struct cell_err **err)
 {
 	for (char *const *d = dirs; d && *d; d++)
@@ -56,6 +57,10 @@ static const struct {
 } undoers[] = {
 	{ "cgroup", undo_cgroup },
 	{ "cgroup-parent", undo_cgroup_parent },
+	{ "net-lease", network_undo_lease },
+	{ "net-veth", network_undo_veth },
+	{ "net-qdisc", network_undo_qdisc },
+	{ "net-port", network_undo_port },
 };
 
 int container_open_cgroup(struct state_dir *dir, struct cgroup **ret, struct cell_err **err)

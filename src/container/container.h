@@ -18,6 +18,7 @@
 
 #include "base/err.h"
 #include "oci/spec.h"
+#include "os/cgroup-stats.h"
 
 struct container_ctx {
 	const char *root; /* state root, e.g. /run/cell */
@@ -36,8 +37,9 @@ const char *container_status_name(enum container_status s);
 struct container_create_opts {
 	const char *id;
 	const char *bundle;         /* NULL: the current directory */
-	const char *config_path;    /* NULL: BUNDLE/config.json */
-	const char *config_json;    /* the config itself instead of a file (`run --rootfs`) */
+	const char *config_path;    /* NULL: BUNDLE/config.json; with config_json, its name */
+	const char *config_json;    /* the config itself instead of a file (`run --rootfs`,
+				     * or a bundle's config edited by `run` flags) */
 	const char *pid_file;       /* written atomically once created */
 	const char *console_socket; /* where the pty master goes when process.terminal */
 	int preserve_fds;           /* fds 3 .. 3+N-1 pass to the container */
@@ -70,13 +72,15 @@ struct container_info {
 	char *owner;
 	struct oci_kv *annotations; /* borrowed from the record; freed with the info */
 	size_t n_annotations;
+	uint64_t oom_kills; /* processes the OOM killer killed in its cgroup (0: none or unknown) */
 };
 
 void container_info_clear(struct container_info *info);
 
 int container_info(const struct container_ctx *ctx, const char *id, struct container_info *ret,
 		   struct cell_err **err);
-/* OCI state JSON (runtime spec "state"), as `cell state` prints it. */
+/* OCI state JSON (runtime spec "state"), as `cell state` prints it; with
+ * "oomKilled": true and "oomKills": N when the OOM killer has struck. */
 char *container_info_json(const struct container_info *info);
 
 /* All containers under the root, sorted by id. */
@@ -130,5 +134,85 @@ struct container_execed {
 
 int container_exec(const struct container_ctx *ctx, const struct container_exec_opts *opts,
 		   struct container_execed *ret, struct cell_err **err);
+
+/* ---- resources: update (update.c) ---------------------------------------- */
+
+struct container_update_opts {
+	/* A linux.resources object (what runc update -r reads); only the fields
+	 * it names change.  linux.resources.devices cannot be updated. */
+	const char *resources_json;
+	size_t len;
+	const char *name; /* how errors name the input: the file, or "flags" */
+	/* Refuse a memory limit below what the container uses now (the spec's
+	 * memory.checkBeforeUpdate) unless the resources say otherwise. */
+	bool check_usage;
+};
+
+/* Change the limits of a created, running or paused container.  All or
+ * nothing: every value is checked before the first cgroup write, and a
+ * write the kernel refuses undoes the ones before it.  The new values are
+ * then recorded in the state directory's config.json, so a later update,
+ * checkpoint or `state` sees them. */
+int container_update(const struct container_ctx *ctx, const char *id,
+		     const struct container_update_opts *opts, struct cell_err **err);
+
+/* ---- resources: usage and events (stats.c) ----------------------------------
+ * What `cell stats` and `cell events` show: the cgroup's counters
+ * (os/cgroup-stats.h) and the network counters of the container's network
+ * namespace (/proc/INIT/net/dev).  Reading is cheap: no process spawned,
+ * nothing written, about a dozen small files per container. */
+
+struct container_net_stats {
+	char name[16]; /* IFNAMSIZ */
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+};
+
+struct container_stats {
+	char *id;
+	enum container_status status;
+	pid_t pid;            /* 0 when stopped */
+	uint64_t read_ns;     /* CLOCK_MONOTONIC when read, for rates between samples */
+	uint64_t lifetime_ns; /* how long the init has run (0 when stopped) */
+	bool has_cgroup;      /* false once the cgroup is gone */
+	struct cgroup_stats cg;
+	struct container_net_stats *net; /* none when stopped or without a netns of its own */
+	size_t n_net;
+};
+
+/* Stats of one container in any state (a stopped one keeps its cgroup, and
+ * its OOM-kill count, until deleted). */
+int container_stats(const struct container_ctx *ctx, const char *id, struct container_stats *ret,
+		    struct cell_err **err);
+void container_stats_clear(struct container_stats *s);
+/* CPU time used between two samples of one container, as a percentage of
+ * one CPU (200 is two CPUs busy); with prev NULL, over the init's life. */
+double container_stats_cpu_percent(const struct container_stats *now,
+				   const struct container_stats *prev);
+/* The "data" of runc's events stats, as containerd parses it (runc
+ * types.Stats: cpu, memory, pids, blkio, hugetlb, network_interfaces), plus
+ * cpu.percent (when cpu_percent >= 0), memory.anon, memory.oom and
+ * memory.oomKill. */
+char *container_stats_json(const struct container_stats *s, double cpu_percent);
+/* One line of runc's events stream: {"type":TYPE,"id":ID[,"data":DATA]}. */
+char *container_event_json(const char *type, const char *id, const char *data_json);
+
+/* OOM events and the end of a container, to wait on (`cell events`). */
+struct container_watch;
+enum container_watch_event { CONTAINER_WATCH_TIMEOUT, CONTAINER_WATCH_OOM, CONTAINER_WATCH_EXIT };
+/* Refuses a stopped container, as runc events does. */
+int container_watch_open(const struct container_ctx *ctx, const char *id,
+			 struct container_watch **ret, struct cell_err **err);
+/* Wait up to timeout_ms (-1: no limit).  OOM: *ret_n OOMs happened.  EXIT:
+ * the init is gone (OOMs up to its death were reported before) or the
+ * cgroup was removed. */
+int container_watch_wait(struct container_watch *w, int timeout_ms,
+			 enum container_watch_event *ret, uint64_t *ret_n, struct cell_err **err);
+void container_watch_free(struct container_watch *w);
+
+/* Processes the OOM killer killed in the container so far; -ENOENT when
+ * that is not known (no cgroup left, no memory controller). */
+int container_oom_kills(const struct container_ctx *ctx, const char *id, uint64_t *ret,
+			struct cell_err **err);
 
 #endif

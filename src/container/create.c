@@ -38,7 +38,7 @@ static int plan_load(struct create_plan *p, struct cell_err **err)
 		return cell_err_sys(err, "--bundle %s", o->bundle ? o->bundle : ".");
 	p->bundle = xstrdup(buf);
 	if (o->config_json) {
-		p->config_path = xstrdup("generated config");
+		p->config_path = xstrdup(o->config_path ? o->config_path : "generated config");
 		p->config_text = xstrdup(o->config_json);
 		p->config_len = strlen(o->config_json);
 	} else {
@@ -105,6 +105,24 @@ static int plan_record(struct create_plan *p, struct cell_err **err)
 					 err);
 }
 
+/* The ancestors of dirs that do not exist yet, deepest first: what making
+ * the cgroup will create besides itself (podman's /libpod_parent, containerd's
+ * /<namespace>, cell's own /cell), so that they go again when empty. */
+static char **missing_ancestors(char *const *dirs)
+{
+	char **out = xcalloc(1, sizeof(char *));
+	for (char *const *d = dirs; d && *d; d++) {
+		_cleanup_free_ char *p = xstrdup(*d);
+		for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+			*slash = '\0';
+			if (access(p, F_OK) == 0)
+				break;
+			cell_strv_push(&out, p);
+		}
+	}
+	return out;
+}
+
 /* Phase 3: the cgroup, with its limits.  Its directories are recorded, not
  * its path: a relative cgroupsPath means something else to a later command
  * running from another cgroup. */
@@ -113,13 +131,9 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 	int r = cgroup_resolve(p->rec.cgroup, &p->cg, err);
 	if (r < 0)
 		return cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup);
-	if (!p->spec->linux_.cgroups_path) {
-		/* The shared parent of default cgroups goes when its last child does. */
-		_cleanup_(cgroup_freep) struct cgroup *parent = NULL;
-		if (cgroup_resolve(CONTAINER_CGROUP_PARENT, &parent, err) == 0 &&
-		    (r = ledger_append(&p->dir, "cgroup-parent", cgroup_dirs(parent), err)) < 0)
-			return r;
-	}
+	_cleanup_strv_ char **parents = missing_ancestors(cgroup_dirs(p->cg));
+	if (parents[0] && (r = ledger_append(&p->dir, "cgroup-parent", parents, err)) < 0)
+		return r;
 	if ((r = ledger_append(&p->dir, "cgroup", cgroup_dirs(p->cg), err)) < 0)
 		return r;
 	if ((r = cgroup_make(p->cg, err)) < 0)
@@ -178,6 +192,8 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 	if ((r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0)
+		return r;
+	if ((r = network_configure(p, err)) < 0)
 		return r;
 	r = sync_send(p->sync_parent, SYNC_GO, NULL, -1);
 	return r < 0 ? cell_err(err, -r, "start the init") : 0;
@@ -310,6 +326,7 @@ static void plan_free(struct create_plan *p)
 	if (p->have_dir)
 		state_dir_close(&p->dir);
 	ns_plan_close(&p->ns);
+	network_plan_free(p->net);
 	security_plan_free(p->sec);
 	cgroup_free(p->cg);
 	state_record_clear(&p->rec);
@@ -329,6 +346,7 @@ int container_create(const struct container_ctx *ctx, const struct container_cre
 		p.ns.join_fd[t] = -1;
 	int r = plan_load(&p, err);
 	if (r == 0 && (r = plan_record(&p, err)) == 0 && (r = plan_cgroup(&p, err)) == 0 &&
+	    (r = network_prepare(&p, err)) == 0 &&
 	    (r = plan_channels(&p, err)) == 0 && (r = plan_spawn(&p, err)) == 0 &&
 	    (r = plan_configure(&p, err)) == 0 && (r = plan_hooks(&p, err)) == 0 &&
 	    (r = plan_terminal(&p, err)) == 0 && (r = plan_seccomp_listener(&p, err)) == 0)

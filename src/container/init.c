@@ -53,7 +53,8 @@ static int build_world(struct create_plan *p, struct rootfs_ctx *rc, struct cell
 		return r;
 	if (chdir(p->bundle) < 0)
 		return cell_err_sys(err, "chdir to the bundle %s", p->bundle);
-	if ((r = rootfs_prepare(rc, err)) < 0 || (r = rootfs_mount_all(rc, err)) < 0)
+	if ((r = rootfs_prepare(rc, err)) < 0 || (r = rootfs_mount_all(rc, err)) < 0 ||
+	    (r = network_mount_etc(p, rc->rootfd, err)) < 0)
 		return r;
 	return rootfs_devices(rc, err);
 }

@@ -13,6 +13,7 @@
 #include "state/state.h"
 
 struct cgroup;
+struct net_plan;
 
 #define EXEC_FIFO "exec.fifo"
 #define CELL_OCI_STATE_VERSION "1.2.0"
@@ -40,7 +41,22 @@ struct create_plan {
 	pid_t pid;
 	int pidfd;
 	int pty_master;
+	struct net_plan *net; /* network.c; NULL without a cell network */
 };
+
+/* network.c: a cell network from the config's annotations.  prepare runs
+ * before the clone (lease, ports, /etc files and their mounts), configure
+ * after it (the veth pair into the init's namespace) and before SYNC_GO. */
+int network_prepare(struct create_plan *p, struct cell_err **err);
+int network_configure(struct create_plan *p, struct cell_err **err);
+/* Init, after the config's mounts: the /etc files over the rootfs's. */
+int network_mount_etc(const struct create_plan *p, int rootfd, struct cell_err **err);
+void network_plan_free(struct net_plan *np);
+/* Undoers of the ledger's net-lease, net-veth, net-qdisc, net-port. */
+int network_undo_lease(char *const *args, struct cell_err **err);
+int network_undo_veth(char *const *args, struct cell_err **err);
+int network_undo_qdisc(char *const *args, struct cell_err **err);
+int network_undo_port(char *const *args, struct cell_err **err);
 
 /* init.c: the child side of create; never returns. */
 __attribute__((noreturn)) void container_init(struct create_plan *p);
@@ -65,6 +81,15 @@ int container_undo(struct state_dir *dir, struct cell_err **err);
  * cannot pass controllers down. */
 #define CONTAINER_CGROUP_PARENT "/cell"
 char *container_default_cgroup(const char *id);
+
+/* stats.c: OOM kills in the cgroup the ledger names (see container_oom_kills). */
+int container_oom_kills_in(struct state_dir *dir, uint64_t *ret, struct cell_err **err);
+
+/* netdev.c: the text of /proc/PID/net/dev (len bytes, untrusted: the
+ * container names its interfaces) to counters; lines that do not parse are
+ * skipped.  *ret is malloc'd (NULL when none). */
+int container_parse_net_dev(const char *text, size_t len, struct container_net_stats **ret,
+			    size_t *ret_n);
 
 /* exec path lookup, shared by create and exec (inside the container). */
 int resolve_exec(const struct oci_process *p, char **ret, struct cell_err **err);

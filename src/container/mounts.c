@@ -113,6 +113,12 @@ static int mount_one(struct rootfs_ctx *rc, const struct oci_mount *m, size_t id
 		r = bind ? mount_bind(rc, m, &fd, err) : mount_fs(rc, m, &fd, err);
 	if (r < 0)
 		return cell_err_wrap(err, "mounts[%zu] (%s)", idx, m->destination);
+	/* Whatever the type, the options below apply to the new mount, which
+	 * only a fresh lookup of the destination reaches. */
+	close(fd);
+	fd = inroot_open(rc->rootfd, m->destination, O_PATH);
+	if (fd < 0)
+		return cell_err(err, -fd, "mounts[%zu] (%s): reopen", idx, m->destination);
 	char buf[32];
 	if (m->propagation && mount(NULL, fd_path(fd, buf), NULL, m->propagation, NULL) < 0)
 		return cell_err_sys(err, "mounts[%zu] (%s): set propagation", idx, m->destination);

@@ -38,9 +38,10 @@ char *rfc3339_now(void)
 	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
-char *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
-		     const char *rootfs, const char *created, const char *owner,
-		     const struct oci_kv *annotations, size_t n_annotations)
+static json_object *state_object(const char *id, const char *status, pid_t pid,
+				 const char *bundle, const char *rootfs, const char *created,
+				 const char *owner, const struct oci_kv *annotations,
+				 size_t n_annotations)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "ociVersion", json_object_new_string(CELL_OCI_STATE_VERSION));
@@ -58,10 +59,23 @@ char *oci_state_json(const char *id, const char *status, pid_t pid, const char *
 					       json_object_new_string(annotations[i].value));
 		json_object_object_add(o, "annotations", a);
 	}
+	return o;
+}
+
+static char *state_text(json_object *o)
+{
 	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
+}
+
+char *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		     const char *rootfs, const char *created, const char *owner,
+		     const struct oci_kv *annotations, size_t n_annotations)
+{
+	return state_text(state_object(id, status, pid, bundle, rootfs, created, owner,
+				       annotations, n_annotations));
 }
 
 /* Does the init still wait on exec.fifo?  It holds the fifo open for
@@ -171,6 +185,10 @@ int container_info(const struct container_ctx *ctx, const char *id, struct conta
 	enum container_status st;
 	container_status_of(&dir, &rec, false, &st);
 	info_from(ret, &rec, st);
+	if (container_oom_kills_in(&dir, &ret->oom_kills, &e) < 0) {
+		ret->oom_kills = 0; /* no cgroup or no memory controller: nothing to say */
+		cell_err_freep(&e);
+	}
 	state_record_clear(&rec);
 	state_dir_close(&dir);
 	return 0;
@@ -178,8 +196,15 @@ int container_info(const struct container_ctx *ctx, const char *id, struct conta
 
 char *container_info_json(const struct container_info *i)
 {
-	return oci_state_json(i->id, container_status_name(i->status), i->pid, i->bundle, i->rootfs,
-			      i->created, i->owner, i->annotations, i->n_annotations);
+	json_object *o = state_object(i->id, container_status_name(i->status), i->pid, i->bundle,
+				      i->rootfs, i->created, i->owner, i->annotations,
+				      i->n_annotations);
+	/* Not in the OCI state; runc's consumers ignore members they do not know. */
+	if (i->oom_kills) {
+		json_object_object_add(o, "oomKilled", json_object_new_boolean(true));
+		json_object_object_add(o, "oomKills", json_object_new_uint64(i->oom_kills));
+	}
+	return state_text(o);
 }
 
 int container_list(const struct container_ctx *ctx, struct container_info **ret, size_t *ret_n,

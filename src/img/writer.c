@@ -217,7 +217,7 @@ static void seal(struct img_writer *w, size_t hdr, uint16_t type, uint64_t paylo
 int img_write(struct img_writer *w, const struct img_schema *s, const void *obj,
 	      struct cell_err **err)
 {
-	size_t hdr;
+	size_t hdr = 0;
 	int r = encode(w, s, obj, &hdr, err);
 	if (r < 0)
 		return r;
@@ -238,7 +238,7 @@ static int flush_bulk(struct img_writer *w, struct cell_err **err);
 int img_write_bulk(struct img_writer *w, const struct img_schema *s, const void *obj,
 		   uint16_t data_tag, const struct iovec *iov, int iovcnt, struct cell_err **err)
 {
-	size_t hdr, data = 0;
+	size_t hdr = 0, data = 0;
 	for (int i = 0; i < iovcnt; i++)
 		data += iov[i].iov_len;
 	if (iovcnt + 2 > IMG_BULK_SEGS)

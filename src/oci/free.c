@@ -60,7 +60,7 @@ static void hooks_free(struct oci_hook_list *l)
 	free(l->hooks);
 }
 
-static void resources_free(struct oci_resources *r)
+void oci_resources_free(struct oci_resources *r)
 {
 	if (!r)
 		return;
@@ -110,7 +110,7 @@ static void linux_clear(struct oci_linux *l)
 		free(l->devices[i].path);
 	free(l->devices);
 	free(l->cgroups_path);
-	resources_free(l->resources);
+	oci_resources_free(l->resources);
 	cell_strv_free(l->masked_paths);
 	cell_strv_free(l->readonly_paths);
 	free(l->mount_label);

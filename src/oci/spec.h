@@ -373,6 +373,12 @@ int oci_process_parse(const char *json, size_t len, const char *name, struct oci
 		      struct cell_err **err);
 void oci_process_free(struct oci_process *p);
 
+/* A linux.resources object alone, as `update -r FILE` passes it; errors
+ * name the input and the path inside the object ("memory.limit"). */
+int oci_resources_parse(const char *json, size_t len, const char *name,
+			struct oci_resources **ret, struct cell_err **err);
+void oci_resources_free(struct oci_resources *r);
+
 /* Lookups shared with the CLI (`exec --cap`, `features`) and the runtime. */
 const char *oci_ns_type_name(enum oci_ns_type t); /* "pid", "network", ... */
 int oci_ns_type_from_name(const char *name);      /* "pid" -> OCI_NS_PID; -1 unknown */

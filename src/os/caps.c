@@ -155,7 +155,7 @@ static int check(const struct oci_caps *w, const struct cur_caps *cur, struct ce
 			      err)) < 0)
 		return r;
 	if ((r = check_subset(w->inheritable, cur->inh | cur->bnd, "inheritable",
-			      "is not in the bounding set", EPERM, err)) < 0)
+			      "is not in the runtime's bounding set", EPERM, err)) < 0)
 		return r;
 	/* Without CAP_SETPCAP (gone after a switch away from uid 0) the new
 	 * inheritable set is also bounded by the old permitted set. */
@@ -214,7 +214,7 @@ static int set_ambient(uint64_t ambient, struct cell_err **err)
 int caps_apply(const struct oci_caps *caps, struct cell_err **err)
 {
 	struct oci_caps w = known_caps(caps);
-	struct cur_caps cur;
+	struct cur_caps cur = { 0 };
 	int r;
 
 	if ((r = read_current(&cur, err)) < 0 || (r = check(&w, &cur, err)) < 0)

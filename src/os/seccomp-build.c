@@ -220,7 +220,7 @@ static int add_entry(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc, 
 	if ((r = check_args(sc, i, &repeated, err)) < 0)
 		return r;
 	for (size_t j = 0; sc->names && sc->names[j]; j++) {
-		int nr;
+		int nr = 0;
 		bool skip;
 		if ((r = resolve(sc->names[j], i, j, &nr, &skip, err)) < 0)
 			return r;

@@ -74,13 +74,12 @@ int vcpu_thread_init(struct vcpu *v, struct cell_err **err)
 	sigset_t cur;
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	sigdelset(&cur, VCPU_KICK_SIGNAL);
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t bits[8];
-	} m;
-	m.hdr.len = 8; /* the kernel's sigset_t, not glibc's 128-byte one */
-	memcpy(m.bits, &cur, 8);
-	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+	/* The kernel's sigset_t is 8 bytes, not glibc's 128. */
+	uint64_t buf[(sizeof(struct kvm_signal_mask) + 8 + 7) / 8] = { 0 };
+	struct kvm_signal_mask *m = (struct kvm_signal_mask *)buf;
+	m->len = 8;
+	memcpy(m->sigset, &cur, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, m) < 0)
 		return cell_err_sys(err, "vCPU %u: KVM_SET_SIGNAL_MASK", v->id);
 	v->thread = pthread_self();
 	v->tid = (pid_t)syscall(SYS_gettid);
@@ -166,13 +165,17 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r, struct cell_err **er
 	return 0;
 }
 
+/* A struct kvm_msrs with room for n entries (it ends in a flexible array). */
+#define MSRS_BUF(name, n) \
+	uint64_t name##_buf[(sizeof(struct kvm_msrs) + (n) * sizeof(struct kvm_msr_entry)) / 8] = { 0 }; \
+	struct kvm_msrs *name = (struct kvm_msrs *)name##_buf
+
 int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value, struct cell_err **err)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+	MSRS_BUF(m, 1);
+	m->nmsrs = 1;
+	m->entries[0] = (struct kvm_msr_entry){ .index = index, .data = value };
+	if (ioctl(v->fd, KVM_SET_MSRS, m) != 1)
 		return cell_err(err, errno ? errno : EINVAL, "vCPU %u: KVM_SET_MSRS 0x%x", v->id,
 				index);
 	return 0;
@@ -180,13 +183,12 @@ int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value, struct cell_err
 
 int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *value, struct cell_err **err)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = index } };
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+	MSRS_BUF(m, 1);
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	if (ioctl(v->fd, KVM_GET_MSRS, m) != 1)
 		return cell_err(err, errno ? errno : EINVAL, "vCPU %u: KVM_GET_MSRS 0x%x", v->id,
 				index);
-	*value = m.e.data;
+	*value = m->entries[0].data;
 	return 0;
 }

@@ -45,9 +45,90 @@ struct vm_result {
 	char report[512];  /* what happened, when it was not a plain exit */
 };
 
+/* A Linux kernel booted by the x86 boot protocol (vmlinux or bzImage). */
+struct vm_linux_config {
+	const char *kernel;    /* path of a vmlinux (ELF) or bzImage */
+	const char *initrd;    /* NULL: none */
+	const char *cmdline;   /* NULL: a serial console and a quiet default */
+	uint64_t mem_size;     /* 0: VM_DEFAULT_MEM */
+	unsigned vcpus;        /* 0: 1 */
+	int console_fd;        /* where the serial console (COM1) writes */
+	bool hugepages;        /* back guest RAM with 2 MiB hugetlbfs pages */
+};
+
+/* Boot it in the calling process until it powers off, reboots or fails. */
+int vm_linux_run(const struct vm_linux_config *cfg, struct vm_result *ret, struct cell_err **err);
+
 /* Run a light guest in the calling process until its first process exits.
  * ret is filled in on success (0); -errno when the VM could not start. */
 int vm_guest_run(const struct vm_guest_config *cfg, struct vm_result *ret,
 		 struct cell_err **err);
+
+/* ---- the monitor process ----------------------------------------------------
+ *
+ * vm_launch() forks a monitor process for one VM.  The monitor
+ *   - is in the VM's cgroup (CG_PARENT/ID; its vCPU threads in CG_PARENT/ID/vcpus),
+ *   - has its own mount, PID, network, IPC and UTS namespaces, sees only the
+ *     guest's root (bind-mounted nodev,nosuid) and /proc, has dropped every
+ *     capability it does not need to serve file calls, and runs under a
+ *     seccomp filter, all before the first KVM_RUN (unless .sandbox = false),
+ *   - serves a control socket (ROOT/vm/ID/control.sock, one JSON request per
+ *     connection: {"cmd":"pause"|"resume"|"stats"|"stop"|"signal","signal":N}),
+ *   - forwards signals it receives to the guest's program.
+ * Its record is ROOT/vm/ID/state.json, replaced atomically; a record whose
+ * monitor is gone (even after kill -9) is reported as stopped and cleaned
+ * up (cgroup, socket, record) by the next command that looks at it. */
+
+enum vm_kind { VM_KIND_GUEST, VM_KIND_LINUX };
+
+struct vm_launch {
+	const char *root;            /* --root; state goes to ROOT/vm */
+	const char *id;              /* NULL: generated */
+	enum vm_kind kind;
+	struct vm_guest_config guest;
+	struct vm_linux_config linux_;
+	bool detach;                 /* return once it runs; output to ROOT/vm/ID/console.log */
+	bool no_sandbox;             /* skip namespaces, capability drop and seccomp */
+	const char *cgroup_parent;   /* NULL: "/cell-vm" */
+};
+
+struct vm_instance;
+
+/* Start the monitor; returns once the VM runs (its first KVM_RUN is done by
+ * then, or about to be) or failed to start. */
+int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_err **err);
+const char *vm_instance_id(const struct vm_instance *vi);
+pid_t vm_instance_pid(const struct vm_instance *vi);
+int vm_instance_pidfd(const struct vm_instance *vi);
+/* After the monitor exited (the caller waited for the pidfd and reaped it,
+ * with wait status wstatus): how the VM ended; its state and cgroup are
+ * removed. */
+int vm_instance_finish(struct vm_instance *vi, int wstatus, struct vm_result *ret,
+		       struct cell_err **err);
+/* Forget a detached VM (it keeps running). */
+void vm_instance_free(struct vm_instance *vi);
+
+struct vm_info {
+	char *id;
+	char *status;     /* "running", "paused", "stopped" */
+	char *kind;       /* "guest" or "linux" */
+	char *what;       /* the program, or the kernel */
+	char *created;    /* RFC 3339 */
+	pid_t pid;        /* the monitor */
+	char *result;     /* for a stopped VM: how it ended, when known */
+};
+
+/* Every VM under root.  Stopped ones are listed once and cleaned up. */
+int vm_list(const char *root, struct vm_info **ret, size_t *ret_n, struct cell_err **err);
+void vm_info_free(struct vm_info *v, size_t n);
+/* Ask the VM to stop (SIGTERM to the program, or power off), SIGKILL the
+ * monitor after timeout_s, clean up. */
+int vm_stop(const char *root, const char *id, int timeout_s, struct cell_err **err);
+/* SIGKILL: end the monitor now and clean up; another signal: send it to the
+ * guest's program. */
+int vm_kill(const char *root, const char *id, int sig, struct cell_err **err);
+/* One control request; the monitor's JSON answer in *ret. */
+int vm_control(const char *root, const char *id, const char *request, char **ret,
+	       struct cell_err **err);
 
 #endif

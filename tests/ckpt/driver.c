@@ -4,7 +4,10 @@
  *
  *   restore:       checkpoint (the tree is killed), restore into another
  *                  fresh namespace, SIGTERM, read the program's verdict;
- *   leave-running: checkpoint with leave_running, SIGTERM, read the verdict.
+ *   leave-running: checkpoint with leave_running, SIGTERM, read the verdict;
+ *   pre-dump:      two pre-dumps while it runs (the second incremental),
+ *                  then a dump with the second as parent (which must store
+ *                  fewer pages than a full one), and as restore.
  *
  * One line per program and mode: "ok zdtm/NAME/MODE" or "FAIL ...".  Logs
  * and images of failures stay in /tmp/zdtm-NAME-*. */
@@ -119,6 +122,10 @@ static void finish_prog(struct run *r, pid_t pid, const char *stage)
 		return;
 	}
 	verdict(r, stage);
+	if (r->why[0] && strstr(r->why, "no verdict"))
+		snprintf(r->why + strlen(r->why), sizeof(r->why) - strlen(r->why),
+			 " (%s %d)", WIFSIGNALED(status) ? "killed by signal" : "exit status",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
 static void do_restore(struct run *r)
@@ -152,8 +159,32 @@ static void do_restore(struct run *r)
 	finish_prog(r, pid, "after restore");
 }
 
-static void run_one(struct run *r, bool leave_running)
+enum mode { RESTORE, LEAVE_RUNNING, PREDUMP };
+
+static int predumps(struct run *r, pid_t pid)
 {
+	/* Two rounds while the program runs: the second one incremental. */
+	static const char *const dirs[2] = { "pre1", "pre2" };
+	for (int i = 0; i < 2; i++) {
+		char dir[400];
+		snprintf(dir, sizeof(dir), "%s/%s", r->work, dirs[i]);
+		mkdir(dir, 0700);
+		struct ckpt_dump_opts o = { .root_pid = pid, .image_dir = dir, .work_dir = r->work,
+					    .pre_dump = true, .parent_dir = i ? "../pre1" : NULL };
+		struct cell_err *err = NULL;
+		if (ckpt_dump(&o, NULL, &err) < 0) {
+			snprintf(r->why, sizeof(r->why), "pre-dump %d: %s", i + 1, err->msg);
+			cell_err_free(err);
+			return -1;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+static void run_one(struct run *r, enum mode mode)
+{
+	bool leave_running = mode == LEAVE_RUNNING;
 	pid_t pid = spawn_ns(run_prog, r);
 	if (!wait_file(r->ready, pid, 20)) {
 		int status;
@@ -163,11 +194,24 @@ static void run_one(struct run *r, bool leave_running)
 			snprintf(r->why, sizeof(r->why), "never got ready");
 		return;
 	}
+	if (mode == PREDUMP && predumps(r, pid) < 0) {
+		int status;
+		kill(pid, SIGKILL);
+		wait_for(pid, 10, &status);
+		return;
+	}
 	struct ckpt_dump_opts o = { .root_pid = pid, .image_dir = r->img, .work_dir = r->work,
-				    .leave_running = leave_running };
+				    .leave_running = leave_running,
+				    .parent_dir = mode == PREDUMP ? "../pre2" : NULL };
 	struct cell_err *err = NULL;
 	struct ckpt_stats st;
 	int k = ckpt_dump(&o, &st, &err);
+	if (k == 0 && mode == PREDUMP && st.pages_skipped == 0) {
+		snprintf(r->why, sizeof(r->why), "the dump after pre-dumps copied every page again");
+		int status;
+		wait_for(pid, 10, &status);
+		return;
+	}
 	if (k < 0) {
 		snprintf(r->why, sizeof(r->why), "checkpoint: %s", err->msg);
 		cell_err_free(err);
@@ -194,7 +238,7 @@ static void rm_rf(const char *path)
 	(void)!system(cmd);
 }
 
-static int one(const char *name, bool leave_running)
+static int one(const char *name, enum mode mode)
 {
 	struct run r = { .name = name };
 	snprintf(r.work, sizeof(r.work), "/tmp/zdtm-%s-XXXXXX", name);
@@ -208,14 +252,15 @@ static int one(const char *name, bool leave_running)
 	snprintf(r.prog, sizeof(r.prog), "%s/%s", ZDTM_DIR, name);
 	mkdir(r.img, 0700);
 	uint64_t t0 = cell_now_ns();
-	run_one(&r, leave_running);
-	const char *mode = leave_running ? "leave-running" : "restore";
+	run_one(&r, mode);
+	static const char *const modes[] = { "restore", "leave-running", "pre-dump" };
 	if (r.why[0]) {
-		printf("FAIL zdtm/%s/%s: %s (logs in %s)\n", name, mode, r.why, r.work);
+		printf("FAIL zdtm/%s/%s: %s (logs in %s)\n", name, modes[mode], r.why, r.work);
 		return 1;
 	}
-	printf("ok zdtm/%s/%s (%.2fs)\n", name, mode, (double)(cell_now_ns() - t0) / 1e9);
-	rm_rf(r.work);
+	printf("ok zdtm/%s/%s (%.2fs)\n", name, modes[mode], (double)(cell_now_ns() - t0) / 1e9);
+	if (!getenv("ZDTM_KEEP"))
+		rm_rf(r.work);
 	return 0;
 }
 
@@ -241,8 +286,9 @@ int main(int argc, char **argv)
 	}
 	int failed = 0;
 	for (size_t i = 0; names && names[i]; i++) {
-		failed += one(names[i], false);
-		failed += one(names[i], true);
+		failed += one(names[i], RESTORE);
+		failed += one(names[i], LEAVE_RUNNING);
+		failed += one(names[i], PREDUMP);
 	}
 	cell_strv_free(names);
 	return failed ? 1 : 0;

@@ -1,5 +1,5 @@
-/* libFuzzer target for src/oci: config.json and process.json parsing of
- * arbitrary bytes.  Every input either parses into a spec that frees cleanly
+/* libFuzzer target for src/oci: config.json, process.json and (update -r)
+ * resources.json parsing of arbitrary bytes.  Every input either parses into a spec that frees cleanly
  * or fails with a message naming the input; nothing may crash or leak. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,5 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0 && (!p || !p->cwd || !(p->args || p->command_line)))
 		abort();
 	oci_process_free(p);
+
+	struct oci_resources *res = NULL;
+	err = NULL;
+	r = oci_resources_parse((const char *)data, size, "resources.json", &res, &err);
+	check_err(r, err, "resources.json");
+	if (r == 0 && !res)
+		abort();
+	oci_resources_free(res);
 	return 0;
 }

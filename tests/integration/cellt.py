@@ -110,17 +110,30 @@ class Fixture:
         # A user namespace's root must be able to reach the bundle.
         os.chmod(self.tmp, 0o755)
         self.root = os.path.join(self.tmp, "state")
+        # cell runs in the harness's own network namespace (a stand-in host),
+        # never in the machine's: `run ID -- CMD` joins the default network,
+        # which makes a bridge and nftables rules wherever cell runs.
+        self.netns = getattr(harness, "netns", None)
         self.ids = []
         self._procs = []
         self._n = 0
         self._cleanups = []
 
     # -- running cell ---------------------------------------------------------
-    def cell(self, *args, check=True, input=None, timeout=60, root=True, env=None, cwd=None):
+    def cell_cmd(self, args, root=True, netns=None):
+        """The command line running cell with args, in network namespace
+        netns (a path; default: the harness's)."""
+        ns = netns or self.netns
+        return (["nsenter", f"--net={ns}"] if ns else []) + [self.cell_bin] + \
+            (["--root", self.root] if root is True else ["--root", root] if root else []) + \
+            [str(a) for a in args]
+
+    def cell(self, *args, check=True, input=None, timeout=60, root=True, env=None, cwd=None,
+             netns=None):
         """Run cell.  Output goes through files, not pipes: create and run -d
         hand their stdio to the container (as runc does), so a pipe would
         stay open as long as the container runs."""
-        cmd = [self.cell_bin] + (["--root", self.root] if root else []) + [str(a) for a in args]
+        cmd = self.cell_cmd(args, root=root, netns=netns)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             cp = subprocess.run(cmd, input=input.encode() if input else None,
                                 stdin=None if input else subprocess.DEVNULL, stdout=out,
@@ -139,8 +152,8 @@ class Fixture:
         assert r.rc != 0, f"cell {' '.join(map(str, args))} should have failed: {r}"
         return r
 
-    def popen(self, *args, root=True, **kw):
-        cmd = [self.cell_bin] + (["--root", self.root] if root else []) + [str(a) for a in args]
+    def popen(self, *args, root=True, netns=None, **kw):
+        cmd = self.cell_cmd(args, root=root, netns=netns)
         p = subprocess.Popen(cmd, **kw)
         self._procs.append(p)
         return p
@@ -226,6 +239,13 @@ class Fixture:
             if p.poll() is None:
                 p.kill()
             p.wait()
+        # Networks the test's containers used leave with the test.
+        if os.path.isdir(os.path.join(self.root, ".net")):
+            ls = self.cell("network", "ls", "-q", check=False)
+            for name in ls.out.split() if ls.rc == 0 else []:
+                r = self.cell("network", "rm", name, check=False)
+                if r.rc != 0:
+                    problems.append(f"network rm {name}: {r.err.strip()}")
         problems += self.h.leaks(self)
         subprocess.run(["umount", "-R", "-l", self.tmp], capture_output=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -252,6 +272,44 @@ def cgroups_named(names):
             if d in names:
                 found.append(os.path.join(root, d))
     return found
+
+
+def top_cgroups():
+    """Directories at the top of every cgroup hierarchy."""
+    out = set()
+    base = "/sys/fs/cgroup"
+    hiers = [base] if os.path.exists(f"{base}/cgroup.controllers") else \
+        [os.path.join(base, h) for h in os.listdir(base)]
+    for h in hiers:
+        if os.path.islink(h) or not os.path.isdir(h):
+            continue
+        for d in os.listdir(h):
+            if os.path.isdir(os.path.join(h, d)):
+                out.add(os.path.join(h, d))
+    return out
+
+
+def descends_from(pid, ancestor):
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid <= 1:
+            return False
+    return False
+
+
+def in_cgroups_named(pid, names):
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            paths = [l.split(":", 2)[2].strip() for l in f]
+    except OSError:
+        return False
+    return any(p.rstrip("/").rsplit("/", 1)[-1] in names for p in paths)
 
 
 def kill_pids(pids):

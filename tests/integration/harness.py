@@ -8,6 +8,7 @@ import ctypes
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +27,57 @@ class Harness:
         self.rootfs = os.path.join(self.work, "rootfs")
         cellt.build_rootfs(self.rootfs, self.probe)
         self.pidns0 = None
+        # The network namespace cell runs in during tests: nothing a test
+        # does reaches the machine's own (see cellt.Fixture.cell_cmd).
+        self.netns_name = f"cellt-{os.getpid()}"
+        subprocess.run(["ip", "netns", "add", self.netns_name], check=True)
+        subprocess.run(["ip", "-n", self.netns_name, "link", "set", "lo", "up"], check=True)
+        self.netns = f"/run/netns/{self.netns_name}"
+
+    def close(self):
+        subprocess.run(["ip", "netns", "del", self.netns_name], capture_output=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def netns_leaks(self, t):
+        """Links, nftables tables and address leases a test left behind."""
+        problems = []
+        out = subprocess.run(["ip", "-n", self.netns_name, "-o", "link", "show"],
+                             capture_output=True, text=True).stdout
+        links = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+        if links != ["lo"]:
+            problems.append(f"links left in the test network namespace: {links}")
+            for link in links:
+                if link != "lo":  # so the next test starts clean
+                    subprocess.run(["ip", "-n", self.netns_name, "link", "del", link],
+                                   capture_output=True)
+        nft = subprocess.run(["nsenter", f"--net={self.netns}", "nft", "list", "tables"],
+                             capture_output=True, text=True).stdout.strip()
+        if nft:
+            problems.append(f"nftables left in the test network namespace: {nft}")
+            subprocess.run(["nsenter", f"--net={self.netns}", "nft", "flush", "ruleset"],
+                           capture_output=True)
+        net = os.path.join(t.root, ".net")
+        for d in os.listdir(net) if os.path.isdir(net) else []:
+            p = os.path.join(net, d)
+            if os.path.isdir(p):
+                left = [f for f in os.listdir(p) if not f.startswith(".")]
+                if left:
+                    problems.append(f"leases left in {p}: {left}")
+        return problems
+
+    def strays(self, t):
+        """Processes this test left: in another PID namespace, and either
+        descended from the harness or inside one of the test's cgroups.
+        Other people's containers on the machine are none of our business."""
+        mine = os.readlink("/proc/self/ns/pid")
+        me = os.getpid()
+        out = []
+        for pid, ns in cellt.pid_namespaces().items():
+            if ns == mine or pid in self.pidns0:
+                continue
+            if cellt.descends_from(pid, me) or cellt.in_cgroups_named(pid, t.ids):
+                out.append(pid)
+        return out
 
     @staticmethod
     def reap_zombies():
@@ -55,23 +107,24 @@ class Harness:
                     problems.append(f"mount left: {mp}")
         for cg in cellt.cgroups_named(set(t.ids)):
             problems.append(f"cgroup left: {cg}")
+        # Parents a test's runtime made (/cell, containerd's /<namespace>,
+        # podman's /libpod_parent) must go with their last child.
+        for cg in sorted(cellt.top_cgroups() - self.top_cgroups0):
+            problems.append(f"cgroup parent left: {cg}")
         if os.path.isdir(t.root):
             for cid in os.listdir(t.root):
                 if cid in t.ids:
                     problems.append(f"state left: {os.path.join(t.root, cid)}")
-        mine = os.readlink("/proc/self/ns/pid")
-        now = cellt.pid_namespaces()
-        stray = [p for p, ns in now.items() if ns != mine and p not in self.pidns0]
+        stray = self.strays(t)
         if stray:
             # Give dying containers a moment; then kill so the next test starts clean.
             time.sleep(0.3)
             self.reap_zombies()
-            now = cellt.pid_namespaces()
-            stray = [p for p, ns in now.items() if ns != mine and p not in self.pidns0]
+            stray = self.strays(t)
             if stray:
                 problems.append(f"processes left in other PID namespaces: {stray[:10]}")
                 cellt.kill_pids(stray)
-        return problems
+        return problems + self.netns_leaks(t)
 
 
 def discover(filt):
@@ -106,6 +159,7 @@ def main():
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     h = Harness(os.path.abspath(a.build))
     h.pidns0 = set(cellt.pid_namespaces())
+    h.top_cgroups0 = cellt.top_cgroups()
     failed = 0
     try:
         for full, fn in discover(a.filter):
@@ -134,7 +188,7 @@ def main():
                 failed += 1
                 print(f"FAIL it/{full}: {why[:2000]}", flush=True)
     finally:
-        shutil.rmtree(h.work, ignore_errors=True)
+        h.close()
     return 1 if failed else 0
 
 

@@ -12,11 +12,17 @@
  *   probe personality          the personality word in hex
  *   probe oomscore             /proc/self/oom_score_adj
  *   probe sleep SECONDS
+ *   probe alloc MIB [hold]     touch MIB mebibytes of anonymous memory, print "ok"
+ *                              (hold: then keep it until killed)
+ *   probe fork N               fork N children that wait; "forked K" and, when a
+ *                              fork failed, "errno E"; the children are then killed
  *   probe exit CODE
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int status_field(const char *prefix)
@@ -82,6 +89,51 @@ static int do_syscall(const char *name)
 		printf("errno %d\n", errno);
 	else
 		printf("ok\n");
+	return 0;
+}
+
+static int do_alloc(long mib, bool hold)
+{
+	for (long i = 0; i < mib; i++) {
+		char *p = malloc(1 << 20);
+		if (!p) {
+			printf("errno %d after %ld MiB\n", errno, i);
+			return 1;
+		}
+		memset(p, 0x5a, 1 << 20); /* touched, so it is charged */
+	}
+	printf("ok\n");
+	fflush(stdout);
+	while (hold)
+		pause();
+	return 0;
+}
+
+static int do_fork(long n)
+{
+	pid_t kids[4096];
+	long k = 0;
+	int e = 0;
+	for (; k < n && k < 4096; k++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			e = errno;
+			break;
+		}
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		kids[k] = pid;
+	}
+	printf("forked %ld\n", k);
+	if (e)
+		printf("errno %d\n", e);
+	fflush(stdout);
+	for (long i = 0; i < k; i++)
+		kill(kids[i], SIGKILL);
+	for (long i = 0; i < k; i++)
+		waitpid(kids[i], NULL, 0);
 	return 0;
 }
 
@@ -148,6 +200,10 @@ int main(int argc, char **argv)
 			return 1;
 		buf[n] = '\0';
 		fputs(buf, stdout);
+	} else if (strcmp(q, "alloc") == 0 && argc > 2) {
+		return do_alloc(atol(argv[2]), argc > 3 && strcmp(argv[3], "hold") == 0);
+	} else if (strcmp(q, "fork") == 0 && argc > 2) {
+		return do_fork(atol(argv[2]));
 	} else if (strcmp(q, "sleep") == 0 && argc > 2) {
 		sleep((unsigned)atoi(argv[2]));
 	} else if (strcmp(q, "exit") == 0 && argc > 2) {

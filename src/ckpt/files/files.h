@@ -27,6 +27,10 @@ struct ck_file_ops {
 	 * the caller moves it into place). */
 	int (*restore)(struct ck_restore *r, struct ck_rtask *t, const struct ck_file *f,
 		       int *ret_fd, struct cell_err **err);
+	/* Restore, optional: once every fd of every task is in place, in the
+	 * task that created the file, with one of its numbers there. */
+	int (*restore_late)(struct ck_restore *r, struct ck_rtask *t, const struct ck_file *f,
+			    int fd, struct cell_err **err);
 	/* Inspect: a short description, malloc'd. */
 	char *(*describe)(const struct ck_file *f);
 };
@@ -37,6 +41,11 @@ const struct ck_file_ops *ck_file_kind_by_rec(uint16_t rec_type);
 /* The kinds. */
 extern const struct ck_file_ops ck_file_reg_ops;
 extern const struct ck_file_ops ck_file_pipe_ops;
+extern const struct ck_file_ops ck_file_eventfd_ops;
+extern const struct ck_file_ops ck_file_signalfd_ops;
+extern const struct ck_file_ops ck_file_timerfd_ops;
+extern const struct ck_file_ops ck_file_epoll_ops;
+extern const struct ck_file_ops ck_file_unix_ops;
 
 /* Record types of the kinds (CK_REC_FILE_FIRST..LAST). */
 enum {

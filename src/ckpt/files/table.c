@@ -7,6 +7,11 @@
 const struct ck_file_ops *const ck_file_kinds[] = {
 	&ck_file_reg_ops,
 	&ck_file_pipe_ops,
+	&ck_file_eventfd_ops,
+	&ck_file_signalfd_ops,
+	&ck_file_timerfd_ops,
+	&ck_file_epoll_ops,
+	&ck_file_unix_ops,
 	NULL,
 };
 

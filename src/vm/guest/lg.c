@@ -279,6 +279,21 @@ void lg_wait(struct lg *lg, struct vm_result *ret)
 	pthread_mutex_unlock(&lg->lock);
 }
 
+void lg_signal_init(struct lg *lg, int sig)
+{
+	struct lg_siginfo si = { .signo = sig, .code = 0 /* SI_USER */ };
+	pthread_mutex_lock(&lg->lock);
+	if (lg->init && lg->init->state == LG_PROC_ALIVE)
+		lg_signal_proc_locked(lg->init, &si);
+	pthread_mutex_unlock(&lg->lock);
+}
+
+void lg_set_root_host(struct lg *lg, const char *path)
+{
+	free(lg->root_host);
+	lg->root_host = xstrdup(path);
+}
+
 void lg_destroy(struct lg *lg)
 {
 	if (lg)

@@ -394,6 +394,10 @@ int lg_start(struct lg *lg, struct cell_err **err);
 /* Until the first program has exited and every task is gone. */
 void lg_wait(struct lg *lg, struct vm_result *ret);
 void lg_destroy(struct lg *lg);
+/* A signal from outside (the monitor's caller) to the first program. */
+void lg_signal_init(struct lg *lg, int sig);
+/* Where the root is as /proc/self/fd links show it (after a pivot). */
+void lg_set_root_host(struct lg *lg, const char *path);
 
 /* ---- task.c ------------------------------------------------------------- */
 struct lg_task *lg_task_alloc(struct lg *lg);

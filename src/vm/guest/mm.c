@@ -551,7 +551,8 @@ int lg_mm_fork(struct lg_mm *mm, struct lg_mm **ret)
 	if (r < 0)
 		return r;
 	c->vmas = xmalloc((mm->nvmas ? mm->nvmas : 1) * sizeof(*c->vmas));
-	memcpy(c->vmas, mm->vmas, mm->nvmas * sizeof(*c->vmas));
+	if (mm->nvmas)
+		memcpy(c->vmas, mm->vmas, mm->nvmas * sizeof(*c->vmas));
 	c->nvmas = c->capvmas = mm->nvmas;
 	c->brk_start = mm->brk_start;
 	c->brk = mm->brk;

@@ -193,12 +193,12 @@ LG_SYS(getcwd)
 static long do_mknod(struct lg_task *t, int dirfd, uint64_t upath, mode_t mode)
 {
 	mode_t type = mode & S_IFMT;
-	if (type != 0 && type != S_IFREG && type != S_IFIFO)
-		return -EPERM; /* no device nodes, no sockets by name */
 	char path[LG_PATH_MAX], name[LG_NAME_MAX];
 	int r = lg_path_arg(t, upath, path, false);
 	if (r < 0)
 		return r;
+	if (type != 0 && type != S_IFREG && type != S_IFIFO)
+		return -EPERM; /* no device nodes, no sockets by name */
 	_cleanup_close_ int pfd = -1;
 	if ((r = lg_path_parent(t, dirfd, path, &pfd, name)) < 0)
 		return r == -EINVAL ? -EEXIST : r;

@@ -22,6 +22,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "vm/arch/x86/layout.h"
 #include "vm/guest/io.h"
 #include "vm/guest/path.h"
 
@@ -79,6 +80,11 @@ long lg_io_xfer(struct lg_task *t, struct lg_file *f, const struct lg_useg *segs
 		return -EBADF;
 	if (!write && f->kind == LG_FILE_DIR)
 		return -EISDIR;
+	/* As Linux's access_ok(): a range the program could never own is
+	 * EFAULT before anything moves, however much of it is mapped. */
+	for (unsigned i = 0; i < nseg; i++)
+		if (segs[i].va >= LG_VA_USER_END || segs[i].len > LG_VA_USER_END - segs[i].va)
+			return segs[i].len ? -EFAULT : 0;
 	struct iovec iov[MAX_HOST_IOV];
 	unsigned n = 0;
 	size_t total = 0;

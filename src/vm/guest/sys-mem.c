@@ -38,7 +38,7 @@ LG_SYS(brk)
 	uint64_t cur = mm->brk;
 	if (want < mm->brk_start || want > mm->brk_max)
 		goto out;
-	uint64_t old_end, new_end;
+	uint64_t old_end = 0, new_end = 0;
 	page_up(cur, &old_end);
 	page_up(want, &new_end);
 	if (new_end > old_end) {

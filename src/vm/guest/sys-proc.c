@@ -43,6 +43,8 @@ struct clone_req {
 
 static void *save_fpu(struct lg_task *t, bool *is_xsave)
 {
+	if (!t->worker)
+		return NULL; /* not running on a vCPU (tests): the child starts fresh */
 	int fd = t->worker->vcpu->fd;
 	if (t->lg->kvm->has_xsave) {
 		struct kvm_xsave *x = xcalloc(1, sizeof(*x));
@@ -259,8 +261,8 @@ LG_SYS(clone3)
 	if (lg_copy_from(t->mm, args, a[0], a[1] < sizeof(args) ? a[1] : sizeof(args)) < 0)
 		return -EFAULT;
 	/* flags pidfd child_tid parent_tid exit_signal stack stack_size tls set_tid... */
-	if (args[1] || (a[1] >= 80 && args[8]) || args[4] > LG_NSIG)
-		return -EINVAL; /* no pidfds, no set_tid */
+	if ((args[0] & CLONE_PIDFD) || (a[1] >= 80 && args[8]) || args[4] > LG_NSIG)
+		return -EINVAL; /* no pidfds, no set_tid (the pidfd field is ignored without the flag) */
 	struct clone_req q = { .flags = args[0], .ctid = args[2], .ptid = args[3],
 			       .exit_signal = (int)args[4], .tls = args[7] };
 	if (args[5])

@@ -102,7 +102,7 @@ LG_SYS(sigaltstack)
 			return -EFAULT;
 		if (on)
 			return -EPERM;
-		if (ss.flags & ~(SS_DISABLE_ | (1 << 31) /* SS_AUTODISARM */))
+		if ((uint32_t)ss.flags & ~(uint32_t)(SS_DISABLE_ | (1u << 31) /* SS_AUTODISARM */))
 			return -EINVAL;
 		if (ss.flags & SS_DISABLE_) {
 			t->altstack_sp = t->altstack_size = 0;

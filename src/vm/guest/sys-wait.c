@@ -95,6 +95,8 @@ LG_SYS(wait4)
 	int pid = (int)a[0], options = (int)a[2];
 	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
 		return -EINVAL;
+	if (pid == INT32_MIN)
+		return -ESRCH; /* as kernel_wait4: -pid would overflow */
 	int idtype = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
 	int id = pid < -1 ? -pid : (pid == 0 ? 0 : pid);
 	struct reaped r;

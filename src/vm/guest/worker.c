@@ -110,10 +110,9 @@ int lg_worker_load(struct lg_worker *w, struct lg_task *t, struct cell_err **err
 	lg_user_sregs(&s, w->slot, t->mm->pml4, t->lg->osxsave);
 	if ((r = vcpu_set_sregs(w->vcpu, &s, err)) < 0)
 		return r;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[7];
-	} m = { .hdr.nmsrs = 7 };
+	uint64_t mbuf[(sizeof(struct kvm_msrs) + 7 * sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *m = (struct kvm_msrs *)mbuf;
+	m->nmsrs = 7;
 	const uint64_t star = ((uint64_t)(LG_SEL_USER32_CS & ~3) << 48) | ((uint64_t)LG_SEL_KERNEL_CS << 32);
 	const struct kvm_msr_entry e[7] = {
 		{ .index = MSR_STAR, .data = star },
@@ -124,8 +123,8 @@ int lg_worker_load(struct lg_worker *w, struct lg_task *t, struct cell_err **err
 		{ .index = MSR_GS_BASE, .data = 0 },
 		{ .index = MSR_KERNEL_GS_BASE, .data = 0 },
 	};
-	memcpy(m.e, e, sizeof(e));
-	if (ioctl(w->vcpu->fd, KVM_SET_MSRS, &m) != 7)
+	memcpy(m->entries, e, sizeof(e));
+	if (ioctl(w->vcpu->fd, KVM_SET_MSRS, m) != 7)
 		return cell_err(err, errno ? errno : EINVAL, "vCPU %u: KVM_SET_MSRS", w->vcpu->id);
 	if ((r = load_fpu(w, t, err)) < 0)
 		return r;

@@ -21,6 +21,9 @@ static void *worker(void *arg)
 	sigset_t m;
 	sigemptyset(&m);
 	sigaddset(&m, SIGRTMIN + (int)i);
+	/* SIGTERM is the main thread's, as in any program that waits for it
+	 * there: otherwise any thread may take it. */
+	sigaddset(&m, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &m, NULL);
 	static char stacks[N][65536];
 	stack_t ss = { .ss_sp = stacks[i], .ss_size = sizeof(stacks[i]) };

@@ -87,10 +87,11 @@ static inline void zdtm_ready(void)
 /* Sleep until SIGTERM: the checkpoint and restore happen meanwhile. */
 static inline void zdtm_wait(void)
 {
-	sigset_t none;
-	sigemptyset(&none);
+	sigset_t mask;
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	sigdelset(&mask, SIGTERM);
 	while (!zdtm_term)
-		sigsuspend(&none);
+		sigsuspend(&mask);
 }
 
 #endif

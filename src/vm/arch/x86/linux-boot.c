@@ -11,9 +11,6 @@
 #define HDR_OFFSET 0x1f1
 #define HDRS_MAGIC 0x53726448 /* "HdrS" */
 #define MIN_PROTOCOL 0x020c   /* 2.12: xloadflags, 64-bit entry */
-#define XLF_KERNEL_64 (1 << 0)
-#define LOADED_HIGH (1 << 0)
-#define CAN_USE_HEAP (1 << 7)
 #define E820_RAM 1
 #define E820_RESERVED 2
 

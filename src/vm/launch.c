@@ -1,0 +1,301 @@
+/* The caller's side of a VM: launching its monitor process, and the verbs
+ * that manage VMs by id (list, stop, kill, control). */
+#include "vm/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "os/process.h"
+#include "vm/control.h"
+#include "vm/guest/lg.h"
+
+#define DEFAULT_CG_PARENT "/cell-vm"
+#define READY_TIMEOUT_MS 60000
+#define STATUS_LINE_MAX 4096
+
+struct vm_instance {
+	char *id;
+	struct state_dir dir;
+	pid_t pid;
+	int pidfd;
+	int status_fd;
+	struct cgroup *cg, *vcpus;
+};
+
+const char *vm_instance_id(const struct vm_instance *vi) { return vi->id; }
+pid_t vm_instance_pid(const struct vm_instance *vi) { return vi->pid; }
+int vm_instance_pidfd(const struct vm_instance *vi) { return vi->pidfd; }
+
+static void instance_free(struct vm_instance *vi)
+{
+	if (!vi)
+		return;
+	if (vi->pidfd >= 0)
+		close(vi->pidfd);
+	if (vi->status_fd >= 0)
+		close(vi->status_fd);
+	state_dir_close(&vi->dir);
+	cgroup_free(vi->vcpus);
+	cgroup_free(vi->cg);
+	free(vi->id);
+	free(vi);
+}
+
+void vm_instance_free(struct vm_instance *vi)
+{
+	instance_free(vi);
+}
+
+static char *now_rfc3339(void)
+{
+	char buf[64];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
+static char *new_id(void)
+{
+	uint8_t b[6];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		memset(b, 0, sizeof(b));
+	return xasprintf("vm-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+/* The VM's cgroup: memory for guest RAM plus the monitor, pids bounded,
+ * CPU for the vCPU threads in their own child cgroup. */
+static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struct cell_err **err)
+{
+	const char *parent = l->cgroup_parent ? l->cgroup_parent : DEFAULT_CG_PARENT;
+	_cleanup_free_ char *path = xasprintf("%s/%s", parent, vi->id);
+	int r = cgroup_resolve(path, &vi->cg, err);
+	if (r < 0 || (r = ledger_append(&vi->dir, "cgroup", cgroup_dirs(vi->cg), err)) < 0 ||
+	    (r = cgroup_make(vi->cg, err)) < 0)
+		return r;
+	uint64_t mem = l->kind == VM_KIND_GUEST ? l->guest.mem_size : l->linux_.mem_size;
+	unsigned vcpus = l->kind == VM_KIND_GUEST ? l->guest.vcpus : l->linux_.vcpus;
+	mem = mem ? mem : VM_DEFAULT_MEM;
+	struct oci_resources res = { 0 };
+	res.memory.has_limit = true;
+	res.memory.limit = (int64_t)(mem + (mem / 8 > (64ULL << 20) ? mem / 8 : (64ULL << 20)));
+	res.pids.has_limit = true;
+	res.pids.limit = 300;
+	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)
+		return cell_err_wrap(err, "VM cgroup %s", path);
+	_cleanup_err_ struct cell_err *e2 = NULL;
+	if (cgroup_create_threaded(vi->cg, "vcpus", &vi->vcpus, &e2) == 0) {
+		struct oci_resources cpu = { 0 };
+		cpu.cpu.has_quota = cpu.cpu.has_period = true;
+		cpu.cpu.period = 100000;
+		cpu.cpu.quota = (int64_t)(vcpus ? vcpus : 1) * 100000;
+		if (cgroup_apply(vi->vcpus, &cpu, &e2) < 0)
+			cell_warn("vm %s: vCPU CPU limit: %s", vi->id, e2->msg);
+	} else {
+		cell_warn("vm %s: no cgroup for vCPU threads: %s", vi->id, e2->msg);
+	}
+	return 0;
+}
+
+/* Read one status line from the monitor (bounded; -EPIPE at EOF). */
+static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	size_t n = 0;
+	while (n + 1 < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -ETIMEDOUT;
+		ssize_t k = read(fd, buf + n, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -EPIPE;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static char *describe_what(const struct vm_launch *l)
+{
+	if (l->kind == VM_KIND_LINUX)
+		return xstrdup(l->linux_.kernel ? l->linux_.kernel : "");
+	size_t len = 0;
+	for (char *const *a = l->guest.argv; *a; a++)
+		len += strlen(*a) + 1;
+	char *s = xcalloc(1, len + 1);
+	for (char *const *a = l->guest.argv; *a; a++) {
+		if (a != l->guest.argv)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+static int check_launch(const struct vm_launch *l, struct cell_err **err)
+{
+	if (l->kind == VM_KIND_GUEST) {
+		if (!l->guest.rootfs || !l->guest.argv || !l->guest.argv[0])
+			return cell_err(err, EINVAL, "a light guest needs --rootfs and a program");
+		if (access(l->guest.rootfs, X_OK) < 0)
+			return cell_err_sys(err, "root file system %s", l->guest.rootfs);
+	} else if (!l->linux_.kernel || access(l->linux_.kernel, R_OK) < 0) {
+		return cell_err_sys(err, "kernel %s", l->linux_.kernel ? l->linux_.kernel : "(none)");
+	}
+	if (!kvm_available(NULL))
+		return cell_err(err, ENOENT, "/dev/kvm: this host has no KVM");
+	return 0;
+}
+
+/* Make the state directory; a dead VM's leftovers under the same id go. */
+static int make_dir(const char *vmroot, const char *id, struct state_dir *dir, struct cell_err **err)
+{
+	int r = state_dir_create(vmroot, id, dir, err);
+	if (r != -EEXIST)
+		return r;
+	cell_err_free(*err);
+	*err = NULL;
+	struct state_dir old;
+	if (state_dir_open(vmroot, id, false, &old, err) == 0) {
+		bool dead = state_dir_try_lock(&old) == 0;
+		if (dead)
+			vm_record_cleanup(&old, err);
+		state_dir_close(&old);
+		cell_err_free(*err);
+		*err = NULL;
+		if (dead)
+			return state_dir_create(vmroot, id, dir, err);
+	}
+	return cell_err(err, EEXIST, "vm \"%s\" already exists", id);
+}
+
+static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_record *rec,
+		 struct cell_err **err)
+{
+	int syncp[2], statusp[2];
+	if (pipe2(syncp, O_CLOEXEC) < 0)
+		return cell_err_sys(err, "pipe");
+	if (pipe2(statusp, O_CLOEXEC) < 0) {
+		close(syncp[0]);
+		close(syncp[1]);
+		return cell_err_sys(err, "pipe");
+	}
+	uint64_t flags = CLONE_PIDFD | (l->no_sandbox ? 0 : CLONE_NEWPID);
+	pid_t pid = os_clone3(flags, &vi->pidfd, NULL, 0);
+	if (pid == 0) {
+		close(syncp[1]);
+		close(statusp[0]);
+		struct monitor_args a = { .l = l, .dir = &vi->dir, .rec = rec, .vcpus = vi->vcpus,
+					  .sync_fd = syncp[0], .status_fd = statusp[1] };
+		monitor_main(&a);
+	}
+	close(syncp[0]);
+	close(statusp[1]);
+	vi->status_fd = statusp[0];
+	if (pid < 0) {
+		close(syncp[1]);
+		return cell_err(err, (int)-pid, "starting the VM monitor");
+	}
+	vi->pid = pid;
+	int r = cgroup_enter(vi->cg, pid, err);
+	if (r == 0) {
+		rec->pid = pid;
+		os_proc_start_time(pid, &rec->pid_start);
+		r = vm_record_write(vi->dir.fd, rec, err);
+	}
+	if (r == 0 && cell_write_all(syncp[1], "x", 1) < 0)
+		r = cell_err(err, EPIPE, "the VM monitor died at start");
+	close(syncp[1]);
+	return r;
+}
+
+static int await_ready(struct vm_instance *vi, struct cell_err **err)
+{
+	char line[STATUS_LINE_MAX];
+	int r = read_line(vi->status_fd, line, sizeof(line), READY_TIMEOUT_MS);
+	if (r == -ETIMEDOUT)
+		return cell_err(err, ETIMEDOUT, "vm %s: the monitor did not start in time", vi->id);
+	if (r < 0)
+		return cell_err(err, EIO, "vm %s: the monitor died while starting", vi->id);
+	if (strcmp(line, "ready") == 0)
+		return 0;
+	return cell_err(err, EINVAL, "%s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+}
+
+int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_err **err)
+{
+	int r = check_launch(l, err);
+	if (r < 0)
+		return r;
+	struct vm_instance *vi = xcalloc(1, sizeof(*vi));
+	vi->pidfd = vi->status_fd = -1;
+	vi->dir.fd = -1;
+	vi->id = l->id ? xstrdup(l->id) : new_id();
+	_cleanup_free_ char *vmroot = vm_state_root(l->root);
+	struct vm_record rec = { .id = xstrdup(vi->id), .kind = l->kind, .what = describe_what(l),
+				 .created = now_rfc3339(), .detached = l->detach };
+	if ((r = state_check_id(vi->id, err)) < 0 || (r = make_dir(vmroot, vi->id, &vi->dir, err)) < 0) {
+		vi->dir.fd = -1;
+		goto fail_early;
+	}
+	if ((r = make_cgroups(vi, l, err)) < 0 || (r = spawn(vi, l, &rec, err)) < 0 ||
+	    (r = await_ready(vi, err)) < 0)
+		goto fail;
+	rec.cgroup = NULL;
+	vm_record_clear(&rec);
+	*ret = vi;
+	return 0;
+fail:
+	if (vi->pidfd >= 0) {
+		os_pidfd_send_signal(vi->pidfd, SIGKILL);
+		waitpid(vi->pid, NULL, 0);
+	}
+	{
+		_cleanup_err_ struct cell_err *e2 = NULL;
+		vm_record_cleanup(&vi->dir, &e2);
+	}
+fail_early:
+	vm_record_clear(&rec);
+	instance_free(vi);
+	return r;
+}
+
+int vm_instance_finish(struct vm_instance *vi, int wstatus, struct vm_result *ret,
+		       struct cell_err **err)
+{
+	memset(ret, 0, sizeof(*ret));
+	/* The monitor writes result.json before it exits. */
+	if (vm_result_read(vi->dir.fd, ret) < 0) {
+		{
+			ret->vm_failed = true;
+			if (WIFSIGNALED(wstatus))
+				snprintf(ret->report, sizeof(ret->report),
+					 "the VM monitor was killed by signal %d", WTERMSIG(wstatus));
+			else
+				snprintf(ret->report, sizeof(ret->report), "the VM monitor died");
+		}
+	}
+	int r = vm_record_cleanup(&vi->dir, err);
+	instance_free(vi);
+	return r;
+}

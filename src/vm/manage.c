@@ -1,0 +1,219 @@
+/* Managing VMs by id: list, stop, kill, control.  A VM whose monitor is
+ * gone (the state directory's lock is free) is stopped: the command that
+ * notices reports it and removes what it left (record, cgroup). */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/util.h"
+#include "os/process.h"
+#include "vm/control.h"
+#include "vm/record.h"
+
+#define KILL_WAIT_MS 10000
+
+struct opened {
+	struct state_dir dir;
+	struct vm_record rec;
+	bool dead;       /* the monitor is gone */
+	bool ours;       /* we hold the lock: cleaning up is ours */
+};
+
+static void opened_close(struct opened *o)
+{
+	vm_record_clear(&o->rec);
+	state_dir_close(&o->dir);
+}
+
+static int open_vm(const char *root, const char *id, struct opened *o, struct cell_err **err)
+{
+	memset(o, 0, sizeof(*o));
+	o->dir.fd = -1;
+	int r = state_check_id(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *vmroot = vm_state_root(root);
+	if ((r = state_dir_open(vmroot, id, false, &o->dir, err)) < 0) {
+		if (r == -ENOENT) {
+			cell_err_free(*err);
+			*err = NULL;
+			return cell_err(err, ENOENT, "vm \"%s\" does not exist", id);
+		}
+		return r;
+	}
+	o->ours = state_dir_try_lock(&o->dir) == 0;
+	if ((r = vm_record_read(o->dir.fd, &o->rec, err)) < 0) {
+		if (!o->ours) { /* still being created */
+			state_dir_close(&o->dir);
+			cell_err_free(*err);
+			*err = NULL;
+			return cell_err(err, EBUSY, "vm \"%s\" is starting", id);
+		}
+		cell_err_free(*err);
+		*err = NULL;
+		o->dead = true;
+		return 0;
+	}
+	o->dead = o->ours || !os_proc_alive(o->rec.pid, o->rec.pid_start);
+	return 0;
+}
+
+static char *what_happened(struct opened *o)
+{
+	struct vm_result res;
+	if (vm_result_read(o->dir.fd, &res) == 0)
+		return vm_result_describe(&res);
+	return xstrdup("the monitor died");
+}
+
+int vm_list(const char *root, struct vm_info **ret, size_t *ret_n, struct cell_err **err)
+{
+	_cleanup_free_ char *vmroot = vm_state_root(root);
+	_cleanup_strv_ char **ids = NULL;
+	int r = state_list_ids(vmroot, &ids, err);
+	if (r < 0)
+		return r;
+	struct vm_info *v = xcalloc(cell_strv_len(ids) + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; ids[i]; i++) {
+		struct opened o;
+		_cleanup_err_ struct cell_err *e = NULL;
+		if (open_vm(root, ids[i], &o, &e) < 0)
+			continue;
+		struct vm_info *x = &v[n++];
+		x->id = xstrdup(ids[i]);
+		x->kind = xstrdup(o.rec.kind == VM_KIND_LINUX ? "linux" : "guest");
+		x->what = xstrdup(o.rec.what ? o.rec.what : "");
+		x->created = xstrdup(o.rec.created ? o.rec.created : "");
+		x->pid = o.rec.pid;
+		x->status = xstrdup(o.dead ? "stopped" : o.rec.paused ? "paused" : "running");
+		if (o.dead) {
+			x->result = what_happened(&o);
+			if (o.ours)
+				vm_record_cleanup(&o.dir, &e);
+		}
+		opened_close(&o);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void vm_info_free(struct vm_info *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].id);
+		free(v[i].status);
+		free(v[i].kind);
+		free(v[i].what);
+		free(v[i].created);
+		free(v[i].result);
+	}
+	free(v);
+}
+
+/* Wait for the monitor to go, SIGKILL it after timeout_ms. */
+static void reap(struct opened *o, int timeout_ms)
+{
+	int pidfd = os_pidfd_open_checked(o->rec.pid, o->rec.pid_start);
+	if (pidfd < 0)
+		return;
+	if (os_pidfd_wait_exit(pidfd, timeout_ms) == -ETIMEDOUT) {
+		os_pidfd_send_signal(pidfd, SIGKILL);
+		os_pidfd_wait_exit(pidfd, KILL_WAIT_MS);
+	}
+	close(pidfd);
+}
+
+/* After the monitor is gone: clean up unless a foreground `cell vm run`
+ * still holds the lock (it cleans up itself). */
+static int cleanup_after(struct opened *o, struct cell_err **err)
+{
+	if (!o->ours && state_dir_try_lock(&o->dir) != 0) {
+		/* The lock outlives the monitor by a moment when the kernel
+		 * still closes its fds; give it that moment. */
+		for (int i = 0; i < 50 && state_dir_try_lock(&o->dir) != 0; i++)
+			usleep(10000);
+		if (state_dir_try_lock(&o->dir) != 0)
+			return 0;
+	}
+	return vm_record_cleanup(&o->dir, err);
+}
+
+static char *socket_of(struct opened *o)
+{
+	return vm_socket_path(&o->dir, "control.sock");
+}
+
+int vm_control(const char *root, const char *id, const char *request, char **ret,
+	       struct cell_err **err)
+{
+	struct opened o;
+	int r = open_vm(root, id, &o, err);
+	if (r < 0)
+		return r;
+	if (o.dead) {
+		r = cell_err(err, ESRCH, "vm \"%s\" is not running", id);
+	} else {
+		_cleanup_free_ char *sock = socket_of(&o);
+		r = control_call(sock, request, ret, err);
+		if (r < 0)
+			cell_err_wrap(err, "vm \"%s\"", id);
+	}
+	opened_close(&o);
+	return r;
+}
+
+int vm_stop(const char *root, const char *id, int timeout_s, struct cell_err **err)
+{
+	struct opened o;
+	int r = open_vm(root, id, &o, err);
+	if (r < 0)
+		return r;
+	if (!o.dead) {
+		_cleanup_free_ char *sock = socket_of(&o);
+		_cleanup_free_ char *ans = NULL;
+		_cleanup_err_ struct cell_err *e = NULL;
+		control_call(sock, "{\"cmd\":\"stop\"}", &ans, &e); /* a dying monitor may not answer */
+		reap(&o, timeout_s * 1000);
+	}
+	r = cleanup_after(&o, err);
+	opened_close(&o);
+	return r;
+}
+
+int vm_kill(const char *root, const char *id, int sig, struct cell_err **err)
+{
+	struct opened o;
+	int r = open_vm(root, id, &o, err);
+	if (r < 0)
+		return r;
+	if (sig != SIGKILL) {
+		if (o.dead) {
+			r = cell_err(err, ESRCH, "vm \"%s\" is not running", id);
+		} else {
+			_cleanup_free_ char *sock = socket_of(&o);
+			_cleanup_free_ char *ans = NULL;
+			_cleanup_free_ char *req = xasprintf("{\"cmd\":\"signal\",\"signal\":%d}", sig);
+			r = control_call(sock, req, &ans, err);
+		}
+		opened_close(&o);
+		return r;
+	}
+	if (!o.dead) {
+		int pidfd = os_pidfd_open_checked(o.rec.pid, o.rec.pid_start);
+		if (pidfd >= 0) {
+			os_pidfd_send_signal(pidfd, SIGKILL);
+			os_pidfd_wait_exit(pidfd, KILL_WAIT_MS);
+			close(pidfd);
+		}
+	}
+	r = cleanup_after(&o, err);
+	opened_close(&o);
+	return r;
+}

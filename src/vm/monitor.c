@@ -1,0 +1,323 @@
+/* The monitor process, a linear list of phases:
+ *   wait until the launcher has put us in the VM's cgroup
+ *   detach (own session, output to console.log) if asked
+ *   prepare the sandbox (namespaces, the guest's root bind-mounted)
+ *   create the VM (opens /dev/kvm, the kernel or the root)
+ *   bind the control socket
+ *   enter the sandbox (pivot, capabilities, seccomp)      -- nothing new opens after this
+ *   report ready; start the vCPUs (the first KVM_RUN)
+ *   serve the control socket and forward signals until the VM ends
+ *   write the result; exit. */
+#include "vm/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "vm/control.h"
+#include "vm/guest/lg.h"
+#include "vm/linux.h"
+#include "vm/sandbox.h"
+#include "vm/stats.h"
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+				 SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+
+#define MAX_CG_FILES 16
+
+struct monitor {
+	struct monitor_args *a;
+	int cg_fds[MAX_CG_FILES]; /* the vCPU cgroup's tasks files, opened before the sandbox */
+	unsigned ncg;
+	struct lg *lg;
+	struct lx_vm *lx;
+	struct vm_result result;
+	int done_pipe[2];
+	pthread_t waiter;
+};
+
+static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(int fd, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	for (int i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n++] = '\n';
+	cell_write_all(fd, buf, (size_t)n);
+}
+
+__attribute__((noreturn)) static void die(struct monitor *m, struct cell_err *err)
+{
+	report(m->a->status_fd, "error %s", err && err->msg ? err->msg : "monitor failed");
+	_exit(1);
+}
+
+/* The vCPU cgroup's thread files, opened while cgroupfs is still in view:
+ * "tasks" in each v1 hierarchy, "cgroup.threads" in a threaded v2 one. */
+static void open_vcpu_cgroup(struct monitor *m)
+{
+	if (!m->a->vcpus)
+		return;
+	for (char *const *d = cgroup_dirs(m->a->vcpus); *d && m->ncg < MAX_CG_FILES; d++) {
+		_cleanup_free_ char *t = xasprintf("%s/tasks", *d);
+		_cleanup_free_ char *th = xasprintf("%s/cgroup.threads", *d);
+		int fd = open(t, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = open(th, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0)
+			m->cg_fds[m->ncg++] = fd;
+	}
+}
+
+/* In each vCPU thread: "0" moves the writing thread itself (cgroup-v1.rst,
+ * cgroup-v2.rst), which works from inside the monitor's PID namespace. */
+static void enter_vcpu_cgroup(void *ctx, pid_t tid)
+{
+	struct monitor *m = ctx;
+	for (unsigned i = 0; i < m->ncg; i++)
+		if (write(m->cg_fds[i], "0", 1) < 0)
+			cell_warn("vm: vCPU thread %d: joining its cgroup: %s", tid, strerror(errno));
+}
+
+/* ---- control operations --------------------------------------------------- */
+
+/* The launcher wrote the record (with our pid as the host sees it); change
+ * only what we know better. */
+static void update_record(struct monitor *m, bool paused)
+{
+	struct vm_record rec;
+	_cleanup_err_ struct cell_err *err = NULL;
+	if (vm_record_read(m->a->dir->fd, &rec, &err) < 0)
+		return;
+	rec.paused = paused;
+	vm_record_write(m->a->dir->fd, &rec, &err);
+	vm_record_clear(&rec);
+}
+
+static int op_pause(void *ctx, bool pause, char **why)
+{
+	struct monitor *m = ctx;
+	(void)why;
+	if (m->lg) {
+		pthread_mutex_lock(&m->lg->lock);
+		m->lg->paused = pause;
+		for (unsigned i = 0; pause && i < m->lg->nworkers; i++)
+			if (m->lg->workers[i]->vcpu)
+				vcpu_kick(m->lg->workers[i]->vcpu);
+		pthread_cond_broadcast(&m->lg->cond);
+		pthread_mutex_unlock(&m->lg->lock);
+	} else {
+		pthread_mutex_lock(&m->lx->lock);
+		m->lx->paused = pause;
+		for (unsigned i = 0; pause && i < m->lx->nvcpus; i++)
+			vcpu_kick(m->lx->vcpus[i]);
+		pthread_cond_broadcast(&m->lx->cond);
+		pthread_mutex_unlock(&m->lx->lock);
+	}
+	update_record(m, pause);
+	return 0;
+}
+
+static char *op_stats(void *ctx)
+{
+	struct monitor *m = ctx;
+	return m->lg ? vm_stats_guest(m->lg) : vm_stats_linux(m->lx);
+}
+
+static int op_signal(void *ctx, int sig, char **why)
+{
+	struct monitor *m = ctx;
+	if (m->lg) {
+		lg_signal_init(m->lg, sig);
+		return 0;
+	}
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT || sig == SIGKILL) {
+		lx_vm_request_stop(m->lx, "stopped by a signal");
+		return 0;
+	}
+	*why = xasprintf("a Linux guest takes no signal %d (only TERM, INT, HUP, QUIT stop it)", sig);
+	return -EINVAL;
+}
+
+static void op_stop(void *ctx)
+{
+	struct monitor *m = ctx;
+	if (m->lg) {
+		op_pause(m, false, NULL);
+		lg_signal_init(m->lg, SIGTERM);
+	} else {
+		lx_vm_request_stop(m->lx, "stopped on request");
+	}
+}
+
+/* ---- phases ------------------------------------------------------------------ */
+
+static void *waiter_main(void *arg)
+{
+	struct monitor *m = arg;
+	if (m->lg)
+		lg_wait(m->lg, &m->result);
+	else
+		lx_vm_wait(m->lx, &m->result);
+	cell_write_all(m->done_pipe[1], "x", 1);
+	return NULL;
+}
+
+static void detach(struct monitor *m)
+{
+	setsid();
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int out = openat(m->a->dir->fd, "console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (in >= 0) {
+		dup2(in, 0);
+		close(in);
+	}
+	if (out >= 0) {
+		dup2(out, 1);
+		dup2(out, 2);
+		close(out);
+	}
+}
+
+static int create_vm(struct monitor *m, const struct sandbox *sb, struct cell_err **err)
+{
+	const struct vm_launch *l = m->a->l;
+	if (l->kind == VM_KIND_GUEST) {
+		struct vm_guest_config cfg = l->guest;
+		if (sb->rootfs)
+			cfg.rootfs = sb->rootfs;
+		if (l->detach)
+			cfg.stdio[0] = 0, cfg.stdio[1] = 1, cfg.stdio[2] = 2;
+		struct lg_hooks hooks = { .enter_thread = enter_vcpu_cgroup, .ctx = m };
+		return lg_create(&cfg, &hooks, &m->lg, err);
+	}
+	struct vm_linux_config cfg = l->linux_;
+	if (l->detach)
+		cfg.console_fd = 1;
+	struct lx_hooks hooks = { .enter_thread = enter_vcpu_cgroup, .ctx = m };
+	return lx_vm_create(&cfg, &hooks, &m->lx, err);
+}
+
+static int start_vm(struct monitor *m, struct cell_err **err)
+{
+	int r = m->lg ? lg_start(m->lg, err) : lx_vm_start(m->lx, err);
+	if (r < 0)
+		return r;
+	if (pipe2(m->done_pipe, O_CLOEXEC) < 0 || pthread_create(&m->waiter, NULL, waiter_main, m) != 0)
+		return cell_err_sys(err, "vm: waiter thread");
+	return 0;
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void serve(struct monitor *m, int lfd, int sfd)
+{
+	struct control_ops ops = { op_pause, op_stats, op_stop, op_signal, m };
+	for (;;) {
+		struct pollfd p[3] = { { .fd = m->done_pipe[0], .events = POLLIN },
+				       { .fd = lfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0)
+				control_serve(c, &ops);
+		}
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+			_cleanup_free_ char *why = NULL;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				op_signal(m, (int)si.ssi_signo, &why);
+		}
+	}
+}
+
+static void finish(struct monitor *m)
+{
+	pthread_join(m->waiter, NULL);
+	vm_result_write(m->a->dir->fd, &m->result);
+	char *s = xasprintf("{\"exited\":%s,\"code\":%d,\"signal\":%d,\"core\":%s,\"vm_failed\":%s,"
+			    "\"report\":%s}",
+			    m->result.exited ? "true" : "false", m->result.code, m->result.signal,
+			    m->result.core ? "true" : "false", m->result.vm_failed ? "true" : "false",
+			    cell_json_quote(m->result.report));
+	report(m->a->status_fd, "%s", s);
+	if (m->lg)
+		lg_destroy(m->lg);
+	else
+		lx_vm_free(m->lx);
+}
+
+__attribute__((noreturn)) void monitor_main(struct monitor_args *a)
+{
+	struct monitor m = { .a = a, .done_pipe = { -1, -1 } };
+	const struct vm_launch *l = a->l;
+	_cleanup_err_ struct cell_err *err = NULL;
+	char c;
+	signal(SIGPIPE, SIG_IGN);
+	if (!l->detach)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
+		_exit(1);
+	close(a->sync_fd);
+	if (l->detach)
+		detach(&m);
+	int sfd = signal_fd();
+	open_vcpu_cgroup(&m);
+	struct sandbox sb = { 0 };
+	if (!l->no_sandbox &&
+	    sandbox_prepare(a->dir->fd, a->dir->path, l->kind == VM_KIND_GUEST ? l->guest.rootfs : NULL,
+			    false, &sb, &err) < 0)
+		die(&m, err);
+	if (create_vm(&m, &sb, &err) < 0)
+		die(&m, err);
+	_cleanup_free_ char *sock = vm_socket_path(a->dir, "control.sock");
+	int lfd = control_listen(sock, &err);
+	if (lfd < 0)
+		die(&m, err);
+	if (!l->no_sandbox) {
+		if (sandbox_enter(&sb, l->kind, &err) < 0)
+			die(&m, err);
+		if (m.lg)
+			lg_set_root_host(m.lg, SANDBOX_ROOT);
+	}
+	if (start_vm(&m, &err) < 0)
+		die(&m, err);
+	report(a->status_fd, "ready");
+	serve(&m, lfd, sfd);
+	finish(&m);
+	_exit(0);
+}

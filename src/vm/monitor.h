@@ -1,0 +1,28 @@
+/* The monitor process (monitor.c) and how vm_launch() talks to it
+ * (launch.c).  Internal to src/vm.
+ *
+ * Two pipes join them: "sync" (the launcher writes one byte once the
+ * monitor is in its cgroup) and "status" (the monitor writes "ready\n" or
+ * "error MESSAGE\n" once the sandbox is up, and at the end the result as a
+ * JSON line). */
+#ifndef CELL_VM_MONITOR_H
+#define CELL_VM_MONITOR_H
+
+#include "os/cgroup.h"
+#include "state/state.h"
+#include "vm/record.h"
+#include "vm/vm.h"
+
+struct monitor_args {
+	const struct vm_launch *l;
+	struct state_dir *dir;
+	struct vm_record *rec;
+	struct cgroup *vcpus;  /* the vCPU threads' cgroup, or NULL */
+	int sync_fd;           /* read end */
+	int status_fd;         /* write end */
+};
+
+/* The child's whole life; never returns. */
+__attribute__((noreturn)) void monitor_main(struct monitor_args *a);
+
+#endif

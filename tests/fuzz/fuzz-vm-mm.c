@@ -1,0 +1,74 @@
+/* Address-space operations in arbitrary order with arbitrary ranges, and
+ * the monitor's accesses through them; afterwards every frame must be
+ * back (no frame leaked or freed twice). */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "vmtest.h"
+
+#define RAM (32ULL << 20)
+#define WIN 0x10000000ULL
+#define PG 4096ULL
+
+static uint64_t addr(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	if ((v & 0xf) == 0xf) /* now and then, anything */
+		return ((uint64_t)v << 24) ^ 0x7ffffffff000ULL;
+	return WIN + (uint64_t)(v % (2048 * PG));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lg *lg = vt_lg(RAM, NULL);
+	uint64_t base = lg->frames.nfree;
+	struct lg_mm *mm, *kid = NULL;
+	if (lg_mm_new(lg, &mm) < 0)
+		abort();
+	mm->mmap_top = 0x7f0000000000ULL;
+	uint8_t buf[3 * PG];
+	for (size_t i = 0; i + 10 <= size; i += 10) {
+		const uint8_t *op = data + i;
+		uint64_t a = addr(op + 1) & ~(PG - 1), b = addr(op + 5);
+		uint64_t len = ((uint64_t)op[9] + 1) * PG;
+		uint32_t prot = op[9] & 7;
+		switch (op[0] % 12) {
+		case 0: lg_mm_map(mm, a, len, prot, 0); break;
+		case 1: lg_mm_map(mm, a, len, prot, LG_VMA_LAZY); break;
+		case 2: lg_mm_map(mm, a, len, prot | PROT_READ, LG_VMA_SHARED); break;
+		case 3: lg_mm_unmap(mm, a, len); break;
+		case 4: lg_mm_protect(mm, a, len, prot); break;
+		case 5: lg_mm_fault(mm, b, op[9] & 1, op[9] & 2); break;
+		case 6: lg_copy_to(mm, b, data, size - i < sizeof(buf) ? size - i : op[9] * 8); break;
+		case 7: lg_copy_from(mm, buf, b, op[9] * 16); break;
+		case 8: lg_strncpy_from(mm, (char *)buf, b, (size_t)op[9] + 1); break;
+		case 9:
+			if (!kid && lg_mm_fork(mm, &kid) == 0)
+				lg_copy_to(kid, b, "kid", 3);
+			break;
+		case 10: {
+			uint64_t to = lg_mm_find_free(mm, len, b);
+			if (to && lg_mm_map(mm, to, len, PROT_READ | PROT_WRITE, LG_VMA_LAZY) == 0)
+				lg_mm_move(mm, a, to, len);
+			break;
+		}
+		default: lg_mm_discard(mm, a, len); break;
+		}
+	}
+	lg_mm_put(kid);
+	lg_mm_put(mm);
+	if (lg->frames.nfree != base)
+		__builtin_trap(); /* a frame leaked or went back twice */
+	lg_frames_fini(lg);
+	munmap(lg->kvm->ram, lg->kvm->ram_size);
+	free(lg->kvm);
+	free(lg->root_host);
+	close(lg->null_fd);
+	close(lg->zero_fd);
+	close(lg->urandom_fd);
+	free(lg);
+	return 0;
+}
