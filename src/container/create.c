@@ -162,10 +162,14 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
 	return 0;
 }
 
-/* Phase 5: clone the init; record who it is before anything else. */
+/* Phase 5: clone the init, straight into its cgroup where the host is pure
+ * cgroup v2.  Until the parent records it, the init cannot outlive a crash
+ * of ours: it gives up when the sync socket closes. */
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
-	pid_t pid = ns_clone_init(&p->ns, &p->pidfd, err);
+	int cgfd = cgroup_v2_fd(p->cg);
+	p->into_cgroup = cgfd >= 0;
+	pid_t pid = ns_clone_init(&p->ns, cgfd, &p->pidfd, err);
 	if (pid == 0)
 		container_init(p);
 	if (pid < 0)
@@ -175,28 +179,33 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 	p->sync_child = -1;
 	close(p->fifo_fd);
 	p->fifo_fd = -1;
-	int r = os_proc_start_time(pid, &p->rec.pid_start);
-	if (r < 0)
-		return cell_err(err, -r, "read the start time of the init (pid %d)", (int)pid);
-	p->rec.pid = pid;
-	return state_record_write(&p->dir, &p->rec, err);
+	return 0;
 }
 
-/* Phase 6: what only the parent can do for the child, then GO. */
+/* Phase 6: what only the parent can do for the init.  The init needs just
+ * its id maps to start on its mounts (GO); the rest (cgroup placement, whose
+ * first write to a v1 hierarchy waits out an RCU grace period, rlimits, the
+ * network) overlaps with that, and PLACED says it is done.  Then the record
+ * of who the init is. */
 static int plan_configure(struct create_plan *p, struct cell_err **err)
 {
 	int r;
 	if (p->ns.is_new[OCI_NS_USER] &&
 	    (r = ns_write_id_maps(p->pid, &p->spec->linux_, err)) < 0)
 		return r;
-	if ((r = cgroup_enter(p->cg, p->pid, err)) < 0)
+	if ((r = sync_send(p->sync_parent, SYNC_GO, NULL, -1)) < 0)
+		return cell_err(err, -r, "start the init");
+	if (!p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
-	if ((r = security_parent(p->spec->process, p->pid, err)) < 0)
+	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||
+	    (r = network_configure(p, err)) < 0)
 		return r;
-	if ((r = network_configure(p, err)) < 0)
-		return r;
-	r = sync_send(p->sync_parent, SYNC_GO, NULL, -1);
-	return r < 0 ? cell_err(err, -r, "start the init") : 0;
+	if ((r = sync_send(p->sync_parent, SYNC_PLACED, NULL, -1)) < 0)
+		return cell_err(err, -r, "resume the init");
+	if ((r = os_proc_start_time(p->pid, &p->rec.pid_start)) < 0)
+		return cell_err(err, -r, "read the start time of the init (pid %d)", (int)p->pid);
+	p->rec.pid = p->pid;
+	return state_record_write(&p->dir, &p->rec, err);
 }
 
 static char *state_for_hooks(struct create_plan *p, const char *status)

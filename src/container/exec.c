@@ -225,7 +225,10 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 	_cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own < 0 || setns(j->pidns_fd, CLONE_NEWPID) < 0)
 		return cell_err_sys(err, "enter the container's PID namespace");
-	pid_t pid = os_clone3(CLONE_PIDFD, &j->pidfd, NULL, 0);
+	/* On pure cgroup v2 the process is born in the container's cgroup. */
+	int cgfd = cgroup_v2_fd(j->cg);
+	pid_t pid = cgfd >= 0 ? os_clone3_into(CLONE_PIDFD, cgfd, &j->pidfd)
+			      : os_clone3(CLONE_PIDFD, &j->pidfd, NULL, 0);
 	if (pid == 0) {
 		struct cell_err *e = NULL;
 		close(j->sync_parent);
@@ -245,7 +248,7 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 static int drive(struct exec_job *j, struct cell_err **err)
 {
 	int r, sock = j->sync_parent;
-	if ((r = cgroup_enter(j->cg, j->pid, err)) < 0 ||
+	if ((cgroup_v2_fd(j->cg) < 0 && (r = cgroup_enter(j->cg, j->pid, err)) < 0) ||
 	    (r = security_parent(j->spec->process, j->pid, err)) < 0)
 		return r;
 	if ((r = sync_send(sock, SYNC_GO, NULL, -1)) < 0)

@@ -40,12 +40,27 @@ static int set_names(const struct oci_spec *spec, const struct ns_plan *ns, stru
 	return 0;
 }
 
+/* The parent placed us in our cgroup meanwhile (its first write to a v1
+ * hierarchy waits out an RCU grace period, so it overlaps with our mounts):
+ * wait for that once, then make the cgroup namespace, rooted there. */
+static int wait_placed(void *arg, struct cell_err **err)
+{
+	struct create_plan *p = arg;
+	if (p->placed)
+		return 0;
+	int r = sync_expect(p->sync_child, SYNC_PLACED, NULL, err);
+	if (r < 0)
+		return r;
+	p->placed = true;
+	return ns_unshare_cgroup(&p->ns, err);
+}
+
 /* Namespaces, mounts, devices: everything before the create-time hooks. */
 static int build_world(struct create_plan *p, struct rootfs_ctx *rc, struct cell_err **err)
 {
 	int r;
 	if ((r = ns_join(&p->ns, err)) < 0 || (r = ns_become_root(&p->ns, err)) < 0 ||
-	    (r = ns_unshare_late(&p->ns, &p->spec->linux_, err)) < 0)
+	    (r = ns_unshare_time(&p->ns, &p->spec->linux_, err)) < 0)
 		return r;
 	if ((r = set_names(p->spec, &p->ns, err)) < 0)
 		return r;
@@ -54,7 +69,7 @@ static int build_world(struct create_plan *p, struct rootfs_ctx *rc, struct cell
 	if (chdir(p->bundle) < 0)
 		return cell_err_sys(err, "chdir to the bundle %s", p->bundle);
 	if ((r = rootfs_prepare(rc, err)) < 0 || (r = rootfs_mount_all(rc, err)) < 0 ||
-	    (r = network_mount_etc(p, rc->rootfd, err)) < 0)
+	    (r = wait_placed(p, err)) < 0 || (r = network_mount_etc(p, rc->rootfd, err)) < 0)
 		return r;
 	return rootfs_devices(rc, err);
 }
@@ -119,7 +134,8 @@ static int run(struct create_plan *p, struct cell_err **err)
 	const struct oci_process *proc = p->spec->process;
 	struct rootfs_ctx rc = { .spec = p->spec, .rootfs = p->rootfs, .bundle = p->bundle,
 				 .userns = ns_plan_has(&p->ns, OCI_NS_USER),
-				 .cgroupns = p->ns.is_new[OCI_NS_CGROUP], .cg = p->cg, .rootfd = -1 };
+				 .cgroupns = p->ns.is_new[OCI_NS_CGROUP], .cg = p->cg, .rootfd = -1,
+				 .before_cgroup = wait_placed, .arg = p };
 	struct sync_msg m = { .fd = -1 };
 	_cleanup_free_ char *exec_path = NULL;
 	int r;

@@ -38,6 +38,8 @@ struct create_plan {
 	struct cgroup *cg;
 	int sync_parent, sync_child;
 	int fifo_fd;
+	bool into_cgroup; /* clone3 put the init in its (v2) cgroup already */
+	bool placed;      /* init: SYNC_PLACED has come */
 	pid_t pid;
 	int pidfd;
 	int pty_master;

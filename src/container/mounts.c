@@ -107,7 +107,10 @@ static int mount_one(struct rootfs_ctx *rc, const struct oci_mount *m, size_t id
 	if (fd < 0)
 		return cell_err(err, -fd, "mounts[%zu].destination: %s", idx, m->destination);
 	int r;
-	if (is_type(m, "cgroup") || is_type(m, "cgroup2"))
+	bool cgroup = is_type(m, "cgroup") || is_type(m, "cgroup2");
+	if (cgroup && rc->before_cgroup && (r = rc->before_cgroup(rc->arg, err)) < 0)
+		return r;
+	if (cgroup)
 		r = mount_cgroup(rc, m, idx, fd, err);
 	else
 		r = bind ? mount_bind(rc, m, &fd, err) : mount_fs(rc, m, &fd, err);

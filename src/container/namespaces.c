@@ -91,7 +91,8 @@ bool ns_plan_has(const struct ns_plan *p, enum oci_ns_type t)
 	return p->is_new[t] || p->join_fd[t] >= 0;
 }
 
-pid_t ns_clone_init(const struct ns_plan *p, int *ret_pidfd, struct cell_err **err)
+pid_t ns_clone_init(const struct ns_plan *p, int cgroup_fd, int *ret_pidfd,
+		    struct cell_err **err)
 {
 	_cleanup_close_ int own_pidns = -1;
 	if (p->join_fd[OCI_NS_PID] >= 0) {
@@ -101,7 +102,9 @@ pid_t ns_clone_init(const struct ns_plan *p, int *ret_pidfd, struct cell_err **e
 		if (setns(p->join_fd[OCI_NS_PID], CLONE_NEWPID) < 0)
 			return cell_err_sys(err, "join the PID namespace");
 	}
-	pid_t pid = os_clone3(p->clone_flags | CLONE_PIDFD, ret_pidfd, NULL, 0);
+	uint64_t flags = p->clone_flags | CLONE_PIDFD;
+	pid_t pid = cgroup_fd >= 0 ? os_clone3_into(flags, cgroup_fd, ret_pidfd)
+				   : os_clone3(flags, ret_pidfd, NULL, 0);
 	if (pid == 0)
 		return 0;
 	/* Back to our own namespace for children: hooks run in the runtime's. */
@@ -191,12 +194,15 @@ int ns_become_root(const struct ns_plan *p, struct cell_err **err)
 	return 0;
 }
 
-int ns_unshare_late(const struct ns_plan *p, const struct oci_linux *l, struct cell_err **err)
+int ns_unshare_time(const struct ns_plan *p, const struct oci_linux *l, struct cell_err **err)
+{
+	return p->is_new[OCI_NS_TIME] ? enter_time_ns(l, err) : 0;
+}
+
+int ns_unshare_cgroup(const struct ns_plan *p, struct cell_err **err)
 {
 	if (p->is_new[OCI_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
 		return cell_err_sys(err, "create the cgroup namespace");
-	if (p->is_new[OCI_NS_TIME])
-		return enter_time_ns(l, err);
 	return 0;
 }
 

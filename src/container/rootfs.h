@@ -27,6 +27,10 @@ struct rootfs_ctx {
 	bool cgroupns;       /* a cgroup namespace of its own */
 	struct cgroup *cg;   /* the container's cgroup, for cgroup mounts */
 	int rootfd;          /* O_PATH of the rootfs once prepared */
+	/* Called before the first cgroup mount: the init must be in its cgroup
+	 * (and cgroup namespace) by then.  May be NULL. */
+	int (*before_cgroup)(void *arg, struct cell_err **err);
+	void *arg;
 };
 
 int rootfs_prepare(struct rootfs_ctx *rc, struct cell_err **err);

@@ -3,8 +3,11 @@
  * travel as text, fds ride along with SCM_RIGHTS.
  *
  *   parent                         child (init)
- *   clone3 -> ids maps, cgroup ->  GO
- *                                  namespaces, mounts, devices
+ *   clone3, id maps            ->  GO
+ *   cgroup, rlimits, network   ->  PLACED
+ *                                  namespaces, mounts, devices (in parallel
+ *                                  with the parent's part, waiting for
+ *                                  PLACED only before the cgroup namespace)
  *                            <-    HOOKS          (pre-pivot_root)
  *   prestart, createRuntime  ->    HOOKS_DONE     (with the state JSON)
  *                                  createContainer hooks, pivot_root,
@@ -26,6 +29,7 @@
 
 enum sync_type {
 	SYNC_GO = 1,
+	SYNC_PLACED,
 	SYNC_HOOKS,
 	SYNC_HOOKS_DONE,
 	SYNC_PTY,

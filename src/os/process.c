@@ -31,6 +31,23 @@ pid_t os_clone3(uint64_t flags, int *ret_pidfd, const pid_t *set_tid, size_t n_s
 	return (pid_t)r;
 }
 
+pid_t os_clone3_into(uint64_t flags, int cgroup_fd, int *ret_pidfd)
+{
+	int pidfd = -1;
+	struct clone_args args = {
+		.flags = flags | CLONE_INTO_CGROUP,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgroup_fd,
+	};
+	long r = syscall(SYS_clone3, &args, sizeof(args));
+	if (r < 0)
+		return -errno;
+	if (r > 0 && ret_pidfd && (flags & CLONE_PIDFD))
+		*ret_pidfd = pidfd;
+	return (pid_t)r;
+}
+
 int os_pidfd_open(pid_t pid, unsigned int flags)
 {
 	long r = syscall(SYS_pidfd_open, pid, flags);

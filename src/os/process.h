@@ -16,6 +16,9 @@
  * child's pid in the parent (with *ret_pidfd set when CLONE_PIDFD), 0 in the
  * child, or -errno.  set_tid (may be NULL) pins pids per namespace level. */
 pid_t os_clone3(uint64_t flags, int *ret_pidfd, const pid_t *set_tid, size_t n_set_tid);
+/* The same, born in the cgroup v2 directory cgroup_fd (CLONE_INTO_CGROUP):
+ * no migration afterwards, so no wait for the cgroup lock. */
+pid_t os_clone3_into(uint64_t flags, int cgroup_fd, int *ret_pidfd);
 
 int os_pidfd_open(pid_t pid, unsigned int flags);
 int os_pidfd_send_signal(int pidfd, int sig);

@@ -223,18 +223,21 @@ def test_state_after_init_dies(t):
 def test_run_rootfs_and_command(t):
     b = t.bundle(["/bin/true"])
     cid = t.new_id()
-    r = t.cell("run", "--rootfs", os.path.join(b, "rootfs"), cid, "--",
+    # --net none: tests never touch the machine's own network namespace.
+    r = t.cell("run", "--net", "none", "--rootfs", os.path.join(b, "rootfs"), cid, "--",
                "/bin/sh", "-c", "echo hi; hostname")
     assert r.out == f"hi\n{cid}\n", r
 
 
 def test_run_builtin_rootfs(t):
     cid = t.new_id()
-    r = t.cell("run", cid, "--", "/bin/sh", "-c", "echo $((6*7)); cat /etc/os-release")
+    r = t.cell("run", "--net", "none", cid, "--", "/bin/sh", "-c",
+               "echo $((6*7)); cat /etc/os-release")
     assert r.out.startswith("42\n") and "cell built-in busybox" in r.out, r
     # The shared image is read-only; /tmp is private and writable.
     cid2 = t.new_id()
-    r = t.cell("run", cid2, "--", "/bin/sh", "-c", "touch /x 2>&1; touch /tmp/y && echo tmp-ok")
+    r = t.cell("run", "--net", "none", cid2, "--", "/bin/sh", "-c",
+               "touch /x 2>&1; touch /tmp/y && echo tmp-ok")
     assert "Read-only file system" in r.out and "tmp-ok" in r.out, r
 
 
