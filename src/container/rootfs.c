@@ -6,10 +6,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "container/inroot.h"
 
@@ -93,6 +96,14 @@ static int move_root(const char *rootfs, struct cell_err **err)
 int rootfs_pivot(struct rootfs_ctx *rc, bool no_pivot, struct cell_err **err)
 {
 	int r = no_pivot ? move_root(rc->rootfs, err) : pivot(rc->rootfd, err);
+	struct statfs host_root;
+	if (r == -EINVAL && statfs("/", &host_root) == 0 && host_root.f_type == RAMFS_MAGIC) {
+		/* The host runs from its initramfs, where pivot_root cannot work:
+		 * runc's documented fallback, as with --no-pivot. */
+		cell_err_freep(err);
+		cell_debug("pivot_root refused on an initramfs root: moving the rootfs instead");
+		r = move_root(rc->rootfs, err);
+	}
 	close(rc->rootfd);
 	rc->rootfd = -1;
 	if (r < 0)

@@ -74,7 +74,11 @@ static void read_cgroup(struct state_dir *dir, struct container_stats *s)
 	_cleanup_err_ struct cell_err *e = NULL;
 	/* A container whose cgroup is gone (or never made) has no counters:
 	 * not an error for a view of many containers. */
-	if (container_open_cgroup(dir, &cg, &e) == 0 && cgroup_stats(cg, &s->cg, &e) == 0)
+	if (container_open_cgroup(dir, &cg, &e) < 0)
+		return;
+	/* The CPU counter is read first: this is its time, for rates. */
+	s->read_ns = cell_now_ns();
+	if (cgroup_stats(cg, &s->cg, &e) == 0)
 		s->has_cgroup = true;
 }
 

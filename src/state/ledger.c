@@ -36,8 +36,15 @@ int ledger_append(struct state_dir *dir, const char *kind, char *const *args,
 	_cleanup_free_ char *line = xmalloc(cap);
 	escape_into(&line, &len, &cap, kind);
 	for (size_t i = 0; args && args[i]; i++) {
+		if (len + 3 >= cap) {
+			cap = cap * 2 + 16;
+			line = xrealloc(line, cap);
+		}
 		line[len++] = ' ';
-		escape_into(&line, &len, &cap, *args[i] ? args[i] : "%");
+		/* A lone "%" (never the output of escaping) stands for "". */
+		if (!*args[i])
+			line[len++] = '%';
+		escape_into(&line, &len, &cap, args[i]);
 	}
 	line = xrealloc(line, len + 2);
 	line[len++] = '\n';

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lx_kernel k;
 	struct cell_err *err = NULL;
 	if (lx_load_kernel(&m, data, size, "fuzz", &k, &err) == 0) {
-		if (k.load_end > GMEM || k.load_end <= LX_GPA_HIMEM)
+		if (k.load_end > GMEM || k.load_end < LX_GPA_HIMEM)
 			__builtin_trap();
 		uint64_t ia = 0;
 		size_t il = size > 64 ? 64 : size;

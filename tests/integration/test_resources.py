@@ -329,12 +329,15 @@ def test_stats_of_several_and_all_containers(t):
 
 def test_stats_stream_reports_cpu_percent_over_each_interval(t):
     cid = run_detached(t, ["/bin/sh", "-c", "while :; do :; done"], ["--cpus", "0.5"])
-    p = t.popen("stats", "--json", "--interval", "500ms", cid, stdout=subprocess.PIPE, text=True)
+    p = t.popen("stats", "--json", "--interval", "1s", cid, stdout=subprocess.PIPE, text=True)
     lines = [json.loads(p.stdout.readline()) for _ in range(4)]
     p.kill()
     p.wait()
+    # Each interval holds 10 or 11 CFS periods of 50ms runtime: 50-55%,
+    # plus sampling skew; lower only when the machine is very busy.
     pcts = [x["data"]["cpu"]["percent"] for x in lines[1:]]
-    assert all(25 <= x <= 60 for x in pcts), pcts
+    assert all(20 <= x <= 70 for x in pcts), pcts
+    assert 30 <= sum(pcts) / len(pcts) <= 60, pcts
     # The stream ends by itself once its containers are gone.
     p = t.popen("stats", "--interval", "200ms", cid, stdout=subprocess.DEVNULL)
     time.sleep(0.5)

@@ -37,6 +37,8 @@ static inline struct lg *vt_lg(uint64_t ram, const char *rootdir)
 	lg->urandom_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	lg->next_pid = 1;
 	lg->cfg.vcpus = 1;
+	lg->workers = xcalloc(LG_MAX_VCPUS, sizeof(*lg->workers));
+	lg_cpus_init(&lg->cpus, 1);
 	lg->start_ns = cell_now_ns();
 	return lg;
 }
@@ -115,6 +117,8 @@ static inline void vt_free(struct lg *lg, struct lg_task *t)
 	free(p->sighand);
 	free(p);
 	free(lg->procs);
+	lg_workers_stop(lg);
+	free(lg->workers);
 	lg_frames_fini(lg);
 	munmap(lg->kvm->ram, lg->kvm->ram_size);
 	free(lg->kvm);
