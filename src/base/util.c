@@ -256,6 +256,14 @@ char **cell_strv_dup(char *const *v)
 	return out;
 }
 
+bool cell_strv_contains(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
 void cell_strv_push(char ***v, const char *s)
 {
 	size_t n = cell_strv_len(*v);

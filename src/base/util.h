@@ -44,6 +44,7 @@ bool cell_str_has_prefix(const char *s, const char *prefix);
 bool cell_str_has_suffix(const char *s, const char *suffix);
 size_t cell_strv_len(char *const *v);
 char **cell_strv_dup(char *const *v);
+bool cell_strv_contains(char *const *v, const char *s);
 /* Append a copy of s to the NULL-terminated vector *v. */
 void cell_strv_push(char ***v, const char *s);
 

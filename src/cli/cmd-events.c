@@ -61,8 +61,9 @@ static int watch(struct container_ctx *cctx, const char *id, int64_t interval_ms
 		uint64_t now = cell_now_ns();
 		if (now >= next) {
 			struct cell_err *e = NULL;
+			/* A missed sample is not the end (runc logs it and goes on). */
 			if (emit_stats(cctx, id, &prev, false, &e) < 0)
-				cell_err_free(e); /* a missed sample is not the end (runc logs it) */
+				cell_err_free(e);
 			next += (uint64_t)interval_ms * 1000000ULL;
 			if (next <= now)
 				next = now + (uint64_t)interval_ms * 1000000ULL;
@@ -93,8 +94,8 @@ CLI_COMMAND(events)
 		if (c == OPT_STATS)
 			stats = true;
 		else if (c == OPT_INTERVAL && cli_parse_duration_ms(optarg, &interval_ms) < 0)
-			return cli_usage_error("events", "--interval %s: not a duration greater than 0 "
-					       "(such as 5s or 250ms)", optarg);
+			return cli_usage_error("events", "--interval %s: not a duration greater "
+					       "than 0 (such as 5s or 250ms)", optarg);
 		else if (c != OPT_INTERVAL)
 			return cli_usage_error("events", "unknown option or missing value \"%s\"",
 					       argv[optind - 1]);

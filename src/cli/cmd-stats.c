@@ -128,8 +128,8 @@ static void print_row(const struct container_stats *s, double cpu)
 		snprintf(lim, sizeof(lim), "-");
 	} else {
 		human(lim, sizeof(lim), c->memory.limit);
-		snprintf(mem_pct, sizeof(mem_pct), "%.1f%%",
-			 c->memory.limit ? 100.0 * (double)c->memory.usage / (double)c->memory.limit : 0);
+		double pct = 100.0 * (double)c->memory.usage / (double)c->memory.limit;
+		snprintf(mem_pct, sizeof(mem_pct), "%.1f%%", c->memory.limit ? pct : 0);
 	}
 	human(rx, sizeof(rx), nrx);
 	human(tx, sizeof(tx), ntx);
@@ -138,7 +138,8 @@ static void print_row(const struct container_stats *s, double cpu)
 	if (c->pids.limit == CGROUP_STATS_UNLIMITED)
 		snprintf(pids, sizeof(pids), "%" PRIu64, c->pids.current);
 	else
-		snprintf(pids, sizeof(pids), "%" PRIu64 "/%" PRIu64, c->pids.current, c->pids.limit);
+		snprintf(pids, sizeof(pids), "%" PRIu64 "/%" PRIu64, c->pids.current,
+			 c->pids.limit);
 	char mem[40];
 	snprintf(mem, sizeof(mem), "%s / %s", use, lim);
 	char net[40], blk[40];
@@ -227,8 +228,9 @@ CLI_COMMAND(stats)
 			o.json = true;
 		} else if (c == OPT_INTERVAL) {
 			if (cli_parse_duration_ms(optarg, &o.interval_ms) < 0)
-				return cli_usage_error("stats", "--interval %s: not a duration greater "
-						       "than 0 (such as 1s or 500ms)", optarg);
+				return cli_usage_error("stats", "--interval %s: not a duration "
+						       "greater than 0 (such as 1s or 500ms)",
+						       optarg);
 			o.interval_given = true;
 		} else {
 			return cli_usage_error("stats", "unknown option or missing value \"%s\"",

@@ -55,7 +55,8 @@ static int parse(int argc, char **argv, struct update_args *a)
 		return r;
 	a->id = argv[optind];
 	if (!a->file && !a->flags.resources)
-		return cli_usage_error("update", "nothing to update: give resource flags or -r FILE");
+		return cli_usage_error("update", "nothing to update: give resource flags or "
+				       "-r FILE");
 	return 0;
 }
 

@@ -105,7 +105,8 @@ static int parse_limit(int c, const char *arg, int64_t *ret, struct cell_err **e
 		return cell_err(err, 0, "--%s %s: not a size (such as 256M, 1.5G, or -1 for no "
 				"limit)", flag_name(c), arg);
 	if (v == 0)
-		return cell_err(err, 0, "--%s %s: 0 is not a limit (-1 means none)", flag_name(c), arg);
+		return cell_err(err, 0, "--%s %s: 0 is not a limit (-1 means none)", flag_name(c),
+				arg);
 	*ret = (int64_t)v;
 	return 0;
 }
@@ -127,17 +128,19 @@ static int take_cpus(struct run_flags *f, const char *arg, struct cell_err **err
 	double cpus = strtod(arg, &end);
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	if (errno || end == arg || *end || !isfinite(cpus) || cpus <= 0)
-		return cell_err(err, 0, "--cpus %s: not a positive number of CPUs (such as 0.5)", arg);
-	if (cpus < 0.01)
-		return cell_err(err, 0, "--cpus %s: below the smallest quota the kernel takes (0.01)",
+		return cell_err(err, 0, "--cpus %s: not a positive number of CPUs (such as 0.5)",
 				arg);
+	if (cpus < 0.01)
+		return cell_err(err, 0, "--cpus %s: below the smallest quota the kernel takes "
+				"(0.01)", arg);
 	if (online > 0 && cpus > (double)online)
 		return cell_err(err, 0, "--cpus %s: this machine has %ld CPU%s online", arg, online,
 				online == 1 ? "" : "s");
 	json_object *cpu = group(f, "cpu");
 	if (json_object_object_get_ex(cpu, "quota", NULL) ||
 	    json_object_object_get_ex(cpu, "period", NULL))
-		return cell_err(err, 0, "--cpus %s: --cpu-quota or --cpu-period was given too", arg);
+		return cell_err(err, 0, "--cpus %s: --cpu-quota or --cpu-period was given too",
+				arg);
 	set_i64(f, "cpu", "quota", llround(cpus * CPU_PERIOD_DEFAULT));
 	set_i64(f, "cpu", "period", CPU_PERIOD_DEFAULT);
 	return 0;
@@ -192,13 +195,16 @@ static int take_cpuset(struct run_flags *f, int c, const char *arg, struct cell_
 	cell_err_free(e);
 	online[strcspn(online, "\n")] = '\0';
 	if (*online && cpulist_bits(online, have) == 0) {
-		for (int i = 0; i < CPULIST_MAX; i++)
-			if ((want[i / 64] >> (i % 64) & 1) && !(have[i / 64] >> (i % 64) & 1))
-				return cell_err(err, 0, "--%s %s: %s %d is not online on this machine "
-						"(online: %s)", flag_name(c), arg,
-						cpus ? "CPU" : "memory node", i, online);
+		for (int i = 0; i < CPULIST_MAX; i++) {
+			if (!(want[i / 64] >> (i % 64) & 1) || (have[i / 64] >> (i % 64) & 1))
+				continue;
+			return cell_err(err, 0, "--%s %s: %s %d is not online on this machine "
+					"(online: %s)", flag_name(c), arg,
+					cpus ? "CPU" : "memory node", i, online);
+		}
 	}
-	json_object_object_add(group(f, "cpu"), cpus ? "cpus" : "mems", json_object_new_string(arg));
+	json_object_object_add(group(f, "cpu"), cpus ? "cpus" : "mems",
+			       json_object_new_string(arg));
 	return 0;
 }
 
@@ -240,7 +246,8 @@ static int take_throttle(struct run_flags *f, int c, const char *arg, struct cel
 	if (stat(dev, &st) < 0)
 		return cell_err(err, 0, "--%s %s: %s: %s", flag_name(c), arg, dev, strerror(errno));
 	if (!S_ISBLK(st.st_mode))
-		return cell_err(err, 0, "--%s %s: %s is not a block device", flag_name(c), arg, dev);
+		return cell_err(err, 0, "--%s %s: %s is not a block device", flag_name(c), arg,
+				dev);
 	json_object *bio = group(f, "blockIO"), *list;
 	if (!json_object_object_get_ex(bio, kinds[k].key, &list)) {
 		list = json_object_new_array();
@@ -263,10 +270,11 @@ static int take_cfs(struct run_flags *f, int c, const char *arg, struct cell_err
 	if (r < 0)
 		return r;
 	if (c == OPT_CPU_QUOTA && v >= 0 && v < 1000)
-		return cell_err(err, 0, "--cpu-quota %s: below 1000 microseconds (-1 means none)", arg);
+		return cell_err(err, 0, "--cpu-quota %s: below 1000 microseconds (-1 means none)",
+				arg);
 	if (json_object_object_get_ex(group(f, "cpu"), key, NULL))
-		return cell_err(err, 0, "--%s %s: the CPU %s is already set (by --cpus or an earlier "
-				"--%s)", flag_name(c), arg, key, flag_name(c));
+		return cell_err(err, 0, "--%s %s: the CPU %s is already set (by --cpus or "
+				"an earlier --%s)", flag_name(c), arg, key, flag_name(c));
 	set_i64(f, "cpu", key, v);
 	return 0;
 }

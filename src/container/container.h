@@ -93,7 +93,10 @@ int container_kill(const struct container_ctx *ctx, const char *id, int sig, boo
 		   struct cell_err **err);
 
 /* Remove a stopped container; force kills a live one first.  Runs poststop
- * hooks and undoes everything in the ledger. */
+ * hooks and undoes everything in the ledger.  A container whose create was
+ * killed (SIGKILL of cell) reads as stopped, so, as with runc, delete needs
+ * no force: it kills what the cgroup still holds and removes the cgroups,
+ * nested ones included, and the state. */
 int container_delete(const struct container_ctx *ctx, const char *id, bool force,
 		     struct cell_err **err);
 

@@ -132,6 +132,16 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 	if (r < 0)
 		return cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup);
 	_cleanup_strv_ char **parents = missing_ancestors(cgroup_dirs(p->cg));
+	if (!p->spec->linux_.cgroups_path) {
+		/* cell's own parent is shared by every default cgroup: whoever
+		 * deletes the last container removes it, whoever created it. */
+		_cleanup_(cgroup_freep) struct cgroup *shared = NULL;
+		if (cgroup_resolve(CONTAINER_CGROUP_PARENT, &shared, err) < 0)
+			return cell_err_wrap(err, "cgroup parent %s", CONTAINER_CGROUP_PARENT);
+		for (char *const *d = cgroup_dirs(shared); d && *d; d++)
+			if (!cell_strv_contains(parents, *d))
+				cell_strv_push(&parents, *d);
+	}
 	if (parents[0] && (r = ledger_append(&p->dir, "cgroup-parent", parents, err)) < 0)
 		return r;
 	if ((r = ledger_append(&p->dir, "cgroup", cgroup_dirs(p->cg), err)) < 0)

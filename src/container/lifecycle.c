@@ -3,6 +3,7 @@
  * kernel (status.c) before acting, and refuses with runc's wording. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,17 @@ static void run_hooks_warn(struct handle *h, const struct oci_spec *spec, enum o
 	cell_err_free(e);
 }
 
+/* Poststart hooks run after the container's process has started (the
+ * spec): the init holds exec.fifo open (close-on-exec) until its execve, so
+ * our write end reports POLLERR once no reader is left, or the init died. */
+static void wait_for_exec(int fifo, struct handle *h)
+{
+	_cleanup_close_ int pidfd = os_pidfd_open_checked(h->rec.pid, h->rec.pid_start);
+	struct pollfd p[2] = { { .fd = fifo, .events = 0 }, { .fd = pidfd, .events = POLLIN } };
+	while (poll(p, pidfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+		;
+}
+
 int container_start(const struct container_ctx *ctx, const char *id, struct cell_err **err)
 {
 	/* Declared before any goto: cleanup must never run on garbage. */
@@ -116,6 +128,7 @@ int container_start(const struct container_ctx *ctx, const char *id, struct cell
 		goto out;
 	}
 	unlinkat(h.dir.fd, EXEC_FIFO, 0);
+	wait_for_exec(fd, &h);
 	h.rec.phase = STATE_PHASE_STARTED;
 	if ((r = state_record_write(&h.dir, &h.rec, err)) < 0)
 		goto out;

@@ -45,9 +45,11 @@ static bool parse_line(const char *line, const char *end, struct container_net_s
 	if (len == 0 || len >= sizeof(ret->name))
 		return false;
 	/* What dev_valid_name() lets through: printable, no space or '/'. */
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f || name[i] == '/')
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '/')
 			return false;
+	}
 	uint64_t v[16];
 	const char *p = colon + 1;
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++)

@@ -135,8 +135,8 @@ char *container_stats_json(const struct container_stats *s, double cpu_percent)
 	}
 	obj(data, "intel_rdt");
 	net_json(data, s);
-	char *out = xstrdup(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	char *out = xstrdup(json_object_to_json_string_ext(data, flags));
 	json_object_put(data);
 	return out;
 }

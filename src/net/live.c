@@ -89,7 +89,7 @@ static int nft_up(const struct net_network *n, struct cell_err **err)
 {
 	_cleanup_(nft_closep) struct nft *nft = NULL;
 	int r = nft_open(&nft, err);
-	if (r < 0 || (r = nft_table_ensure(nft, err)) < 0)
+	if (r < 0)
 		return r;
 	_cleanup_free_ char *els = elements(n, false);
 	/* "add element" of a present element is no error: idempotent. */
@@ -100,7 +100,15 @@ static int nft_up(const struct net_network *n, struct cell_err **err)
 		free(cmds);
 		cmds = t;
 	}
-	return nft_run(nft, cmds, err);
+	/* Usually the table is there: try first, make it only when missing. */
+	struct cell_err *e = NULL;
+	r = nft_run(nft, cmds, &e);
+	if (r == -ENOENT && (r = nft_table_ensure(nft, err)) == 0)
+		r = nft_run(nft, cmds, err);
+	else if (r < 0)
+		r = nft_run(nft, cmds, err);
+	cell_err_free(e);
+	return r;
 }
 
 bool net_in_init_netns(void)

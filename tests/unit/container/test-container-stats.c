@@ -12,8 +12,8 @@ static const char netdev[] =
 	"Inter-|   Receive                                                |  Transmit\n"
 	" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
 	"drop fifo colls carrier compressed\n"
-	"    lo:    3267      29    0    0    0     0          0         0     3267      29    0    "
-	"0    0     0       0          0\n"
+	"    lo:    3267      29    0    0    0     0          0         0     3267      29    "
+	"0    0    0     0       0          0\n"
 	"  eth0: 18446744073709551615 2 3 4 0 0 0 0 5 6 7 8 0 0 0 0\n";
 
 static void parses_proc_net_dev(void)
@@ -37,7 +37,8 @@ static void skips_what_does_not_parse(void)
 	static const char *const bad[] = {
 		"h1\nh2\n  eth0: 1 2 3\n",                             /* too few numbers */
 		"h1\nh2\nx: 18446744073709551616 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", /* overflow */
-		"h1\nh2\n  averyveryverylongname: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", /* > IFNAMSIZ */
+		"h1\nh2\n  averyverylongname: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", /* > 15 */
+		"h1\nh2\n  e\x01h: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", /* a control byte */
 		"h1\nh2\n   : 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",           /* no name */
 		"h1\nh2\nno colon 0 0 0\n",
 		"  lo: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",                  /* a header line */
@@ -61,11 +62,21 @@ static void skips_what_does_not_parse(void)
 	free(n);
 }
 
+/* The number at a JSON pointer; a value no test expects when absent. */
+static uint64_t u64_at(json_object *o, const char *path)
+{
+	json_object *v;
+	if (json_pointer_get(o, path, &v) < 0 || !json_object_is_type(v, json_type_int))
+		return 12345678;
+	return json_object_get_uint64(v);
+}
+
 static void json_has_runc_fields(void)
 {
 	struct cgroup_stats_blkio b = { 7, 3, 10, 20, 1, 2 };
 	struct container_net_stats nd = { .name = "eth0", .rx_bytes = 5, .tx_packets = 6 };
-	struct container_stats s = { .id = (char *)"c1", .has_cgroup = true, .net = &nd, .n_net = 1 };
+	struct container_stats s = { .id = (char *)"c1", .has_cgroup = true, .net = &nd,
+				     .n_net = 1 };
 	s.cg.has_cpu = s.cg.has_memory = s.cg.has_pids = true;
 	s.cg.cpu.usage_ns = 300;
 	s.cg.cpu.user_ns = 200;
@@ -82,25 +93,23 @@ static void json_has_runc_fields(void)
 	json_object *o = json_tokener_parse(text), *v;
 	free(text);
 	T_ASSERT(o);
-	T_ASSERT(json_pointer_get(o, "/cpu/usage/total", &v) == 0 && json_object_get_uint64(v) == 300);
-	T_ASSERT(json_pointer_get(o, "/cpu/usage/kernel", &v) == 0 && json_object_get_uint64(v) == 100);
-	T_ASSERT(json_pointer_get(o, "/cpu/throttling/throttledPeriods", &v) == 0 &&
-		 json_object_get_uint64(v) == 4);
+	T_ASSERT(u64_at(o, "/cpu/usage/total") == 300 && u64_at(o, "/cpu/usage/kernel") == 100);
+	T_ASSERT(u64_at(o, "/cpu/usage/user") == 200);
+	T_ASSERT(u64_at(o, "/cpu/throttling/throttledPeriods") == 4);
 	T_ASSERT(json_pointer_get(o, "/cpu/percent", &v) == 0 &&
 		 json_object_get_double(v) > 12.33 && json_object_get_double(v) < 12.36);
-	T_ASSERT(json_pointer_get(o, "/memory/usage/limit", &v) == 0 &&
-		 json_object_get_uint64(v) == UINT64_MAX);
-	T_ASSERT(json_pointer_get(o, "/memory/oomKill", &v) == 0 && json_object_get_uint64(v) == 2);
-	T_ASSERT(json_pointer_get(o, "/pids/limit", &v) == 0 && json_object_get_uint64(v) == 0);
+	T_ASSERT(u64_at(o, "/memory/usage/limit") == UINT64_MAX);
+	T_ASSERT(u64_at(o, "/memory/oomKill") == 2 && u64_at(o, "/pids/limit") == 0);
+	T_ASSERT(u64_at(o, "/pids/current") == 3);
 	T_ASSERT(json_pointer_get(o, "/blkio/ioServiceBytesRecursive/1/op", &v) == 0);
 	T_ASSERT_STR(json_object_get_string(v), "Write");
-	T_ASSERT(json_pointer_get(o, "/blkio/ioServiceBytesRecursive/1/value", &v) == 0 &&
-		 json_object_get_uint64(v) == 20);
+	T_ASSERT(u64_at(o, "/blkio/ioServiceBytesRecursive/1/value") == 20);
+	T_ASSERT(u64_at(o, "/blkio/ioServicedRecursive/0/value") == 1);
 	T_ASSERT(json_pointer_get(o, "/network_interfaces/0/Name", &v) == 0);
 	T_ASSERT_STR(json_object_get_string(v), "eth0");
-	T_ASSERT(json_pointer_get(o, "/network_interfaces/0/TxPackets", &v) == 0 &&
-		 json_object_get_uint64(v) == 6);
-	T_ASSERT(json_pointer_get(o, "/intel_rdt", &v) == 0 && json_pointer_get(o, "/hugetlb", &v) == 0);
+	T_ASSERT(u64_at(o, "/network_interfaces/0/TxPackets") == 6);
+	T_ASSERT(json_pointer_get(o, "/intel_rdt", &v) == 0);
+	T_ASSERT(json_pointer_get(o, "/hugetlb", &v) == 0);
 	json_object_put(o);
 	char *ev = container_event_json("oom", "a\"b", NULL);
 	T_ASSERT_STR(ev, "{\"type\":\"oom\",\"id\":\"a\\\"b\"}");

@@ -10,9 +10,13 @@
 #include "os/cgroup-events.h"
 #include "t.h"
 
-static const char mi_v2[] = "25 24 0:23 / /sys/fs/cgroup rw,relatime shared:4 - cgroup2 cgroup2 rw\n";
-static const char mi_v1[] = "30 25 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-			    "31 25 0:28 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n";
+static const char mi_v2[] =
+	"25 24 0:23 / /sys/fs/cgroup rw,relatime shared:4 - cgroup2 cgroup2 rw\n";
+static const char mi_v1[] =
+	"30 25 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+	"31 25 0:28 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n";
+#define EVENTS "sys/fs/cgroup/ctr/memory.events"
+#define V1DIR "sys/fs/cgroup/memory/ctr/"
 
 struct fx {
 	char *root;
@@ -73,25 +77,25 @@ static void v2_counts_ooms_as_they_happen(void)
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), 0);
 	T_ASSERT_INT(n, 0);
 	/* Two OOMs, one kill: "oom" is the count of OOM events. */
-	fake_put(f.root, "sys/fs/cgroup/ctr/memory.events", "low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\n");
+	fake_put(f.root, EVENTS, "low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\n");
 	T_ASSERT(readable(fd, 1000));
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), 0);
 	T_ASSERT_INT(n, 2);
 	T_ASSERT(!readable(fd, 0)); /* the read drained the notification */
 	/* A change of other counters is a wake-up without an OOM. */
-	fake_put(f.root, "sys/fs/cgroup/ctr/memory.events", "low 0\nhigh 9\nmax 4\noom 2\noom_kill 1\n");
+	fake_put(f.root, EVENTS, "low 0\nhigh 9\nmax 4\noom 2\noom_kill 1\n");
 	T_ASSERT(readable(fd, 1000));
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), 0);
 	T_ASSERT_INT(n, 0);
 	/* A kill counted without an "oom" line moving still counts. */
-	fake_put(f.root, "sys/fs/cgroup/ctr/memory.events", "oom 2\noom_kill 4\n");
+	fake_put(f.root, EVENTS, "oom 2\noom_kill 4\n");
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), 0);
 	T_ASSERT_INT(n, 2);
 	uint64_t kills = 0;
 	T_ASSERT_INT(cgroup_oom_kills(f.cg, &kills, &f.err), 0);
 	T_ASSERT_INT(kills, 4);
 	/* The cgroup goes: the watch ends. */
-	_cleanup_free_ char *ev = xasprintf("%s/sys/fs/cgroup/ctr/memory.events", f.root);
+	_cleanup_free_ char *ev = xasprintf("%s/" EVENTS, f.root);
 	unlink(ev);
 	T_ASSERT(readable(fd, 1000));
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), -ENOENT);
@@ -102,7 +106,7 @@ static void v1_registers_eventfd_and_ends_with_the_cgroup(void)
 {
 	FX(false);
 	T_ASSERT_INT(cgroup_oom_watch_open(f.cg, &f.w, &f.err), 0);
-	_cleanup_free_ char *ctl = fake_get(f.root, "sys/fs/cgroup/memory/ctr/cgroup.event_control");
+	_cleanup_free_ char *ctl = fake_get(f.root, V1DIR "cgroup.event_control");
 	int efd = -1, ofd = -1;
 	T_ASSERT(ctl && sscanf(ctl, "%d %d", &efd, &ofd) == 2);
 	T_ASSERT_INT(efd, cgroup_oom_watch_fd(f.w));
@@ -117,7 +121,7 @@ static void v1_registers_eventfd_and_ends_with_the_cgroup(void)
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), 0);
 	T_ASSERT_INT(n, 2);
 	/* ... and once more on rmdir, which is not an OOM. */
-	_cleanup_free_ char *oc = xasprintf("%s/sys/fs/cgroup/memory/ctr/memory.oom_control", f.root);
+	_cleanup_free_ char *oc = xasprintf("%s/" V1DIR "memory.oom_control", f.root);
 	unlink(oc);
 	T_ASSERT(write(efd, &one, sizeof(one)) == sizeof(one));
 	T_ASSERT_INT(cgroup_oom_watch_read(f.w, &n, &f.err), -ENOENT);

@@ -40,7 +40,7 @@ static int load_elf(const struct lx_guest_mem *m, const uint8_t *buf, size_t len
 	for (unsigned i = 0; i < h->e_phnum; i++) {
 		Elf64_Phdr p;
 		memcpy(&p, buf + h->e_phoff + i * sizeof(p), sizeof(p));
-		if (p.p_type != PT_LOAD)
+		if (p.p_type != PT_LOAD || p.p_memsz == 0)
 			continue;
 		if (p.p_filesz > p.p_memsz || p.p_offset > len || p.p_filesz > len - p.p_offset)
 			return cell_err(err, ENOEXEC, "%s: segment %u past end of file", name, i);

@@ -1,0 +1,127 @@
+/* The bare cost of one VM exit on this host, for bench/vm: a guest in ring 3
+ * (long mode, identity-mapped) loops over a store to a page with no memslot
+ * (an MMIO exit, the light guest's doorbell) and the monitor re-enters at
+ * once, touching nothing.  Also `syscall` to a user-mode stub that returns
+ * without exiting (what PVM's SYSCALL redirection alone costs).
+ * Usage: exit-cost [N]  -> "mmio_exit_ns N" and "syscall_trap_ns N" lines. */
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RAM (4u << 20)
+#define CODE 0x100000ULL
+#define MMIO 0x40000000ULL /* 1 GiB: no memslot */
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static void die(const char *m)
+{
+	perror(m);
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 20000;
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("/dev/kvm");
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct kvm_userspace_memory_region mr = { .slot = 0, .memory_size = RAM,
+						  .userspace_addr = (uint64_t)ram };
+	if (vm < 0 || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
+		die("vm");
+	/* 2 MiB identity pages for the first 2 GiB, user accessible */
+	uint64_t *pml4 = (uint64_t *)(ram + 0x1000), *pdpt = (uint64_t *)(ram + 0x2000);
+	uint64_t *pd0 = (uint64_t *)(ram + 0x3000), *pd1 = (uint64_t *)(ram + 0x4000);
+	pml4[0] = 0x2000 | 7;
+	pdpt[0] = 0x3000 | 7;
+	pdpt[1] = 0x4000 | 7;
+	for (int i = 0; i < 512; i++) {
+		pd0[i] = ((uint64_t)i << 21) | 0x87;
+		pd1[i] = (MMIO + ((uint64_t)i << 21)) | 0x87;
+	}
+	uint64_t *gdt = (uint64_t *)(ram + 0x5000);
+	gdt[2] = 0x00af9b000000ffffULL;
+	gdt[5] = 0x00cff3000000ffffULL;
+	gdt[6] = 0x00affb000000ffffULL;
+	/* loop A at CODE: 1: mov %al,(MMIO); dec %rbx; jnz 1b; mov $60,%eax; syscall
+	 * stub at CODE+0x100: jmp *%rcx  (LSTAR)
+	 * loop B at CODE+0x200: 1: syscall; dec %rbx; jnz 1b; mov %al,(MMIO); */
+	static const uint8_t a[] = { 0x88, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40, 0x48, 0xff, 0xcb,
+				     0x75, 0xf4, 0x88, 0x04, 0x25, 0x00, 0x10, 0x00, 0x40, 0xf4 };
+	static const uint8_t stub[] = { 0xff, 0xe1 };
+	static const uint8_t b[] = { 0x0f, 0x05, 0x48, 0xff, 0xcb, 0x75, 0xf9, 0x88, 0x04, 0x25,
+				     0x00, 0x10, 0x00, 0x40, 0xf4 };
+	memcpy(ram + CODE, a, sizeof(a));
+	memcpy(ram + CODE + 0x100, stub, sizeof(stub));
+	memcpy(ram + CODE + 0x200, b, sizeof(b));
+	int cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
+				   PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 128 * sizeof(struct kvm_cpuid_entry2));
+	c->nent = 128;
+	ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c);
+	ioctl(cpu, KVM_SET_CPUID2, c);
+	struct kvm_sregs s;
+	ioctl(cpu, KVM_GET_SREGS, &s);
+	s.cr0 = 0x80050033;
+	s.cr3 = 0x1000;
+	s.cr4 = 0x620;
+	s.efer = 0xd01;
+	s.gdt.base = 0x5000;
+	s.gdt.limit = 0x3f;
+	struct kvm_segment cs = { .limit = 0xffffffff, .selector = 0x33, .type = 11, .present = 1,
+				  .dpl = 3, .s = 1, .l = 1, .g = 1 };
+	struct kvm_segment ds = { .limit = 0xffffffff, .selector = 0x2b, .type = 3, .present = 1,
+				  .dpl = 3, .db = 1, .s = 1, .g = 1 };
+	s.cs = cs;
+	s.ss = s.ds = s.es = s.fs = s.gs = ds;
+	s.tr = (struct kvm_segment){ .base = 0x6000, .limit = 0x67, .type = 11, .present = 1 };
+	if (ioctl(cpu, KVM_SET_SREGS, &s) < 0)
+		die("sregs");
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} __attribute__((packed)) *m = calloc(1, sizeof(*m));
+	m->h.nmsrs = 2;
+	m->e[0] = (struct kvm_msr_entry){ .index = 0xc0000081, .data = (0x23ULL << 48) | (0x10ULL << 32) };
+	m->e[1] = (struct kvm_msr_entry){ .index = 0xc0000082, .data = CODE + 0x100 };
+	ioctl(cpu, KVM_SET_MSRS, m);
+	const char *names[2] = { "mmio_exit_ns", "syscall_trap_ns" };
+	for (int mode = 0; mode < 2; mode++) {
+		struct kvm_regs r = { .rip = CODE + (mode ? 0x200 : 0), .rbx = (uint64_t)n,
+				      .rflags = 2 };
+		ioctl(cpu, KVM_SET_REGS, &r);
+		long exits = 0;
+		double t0 = now_ns();
+		for (;;) {
+			if (ioctl(cpu, KVM_RUN, 0) < 0)
+				die("KVM_RUN");
+			if (run->exit_reason != KVM_EXIT_MMIO) {
+				fprintf(stderr, "exit %u\n", run->exit_reason);
+				return 1;
+			}
+			if (run->mmio.phys_addr != MMIO)
+				break; /* the end marker */
+			exits++;
+		}
+		double dt = now_ns() - t0;
+		printf("%s %.0f\n", names[mode], dt / (double)n);
+		(void)exits;
+	}
+	return 0;
+}
