@@ -242,8 +242,18 @@ static int await_ready(struct vm_instance *vi, struct cell_err **err)
 	return cell_err(err, EINVAL, "%s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
 }
 
+static void lphase(const char *what)
+{
+	static uint64_t t0;
+	uint64_t now = cell_now_ns();
+	if (!t0)
+		t0 = now;
+	cell_debug("vm launch: %s at +%.3f ms", what, (double)(now - t0) / 1e6);
+}
+
 int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_err **err)
 {
+	lphase("start");
 	int r = check_launch(l, err);
 	if (r < 0)
 		return r;
@@ -258,9 +268,16 @@ int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_e
 		vi->dir.fd = -1;
 		goto fail_early;
 	}
-	if ((r = make_cgroups(vi, l, err)) < 0 || (r = spawn(vi, l, &rec, err)) < 0 ||
-	    (r = await_ready(vi, err)) < 0)
+	lphase("state directory");
+	if ((r = make_cgroups(vi, l, err)) < 0)
 		goto fail;
+	lphase("cgroups");
+	if ((r = spawn(vi, l, &rec, err)) < 0)
+		goto fail;
+	lphase("spawned");
+	if ((r = await_ready(vi, err)) < 0)
+		goto fail;
+	lphase("ready");
 	rec.cgroup = NULL;
 	vm_record_clear(&rec);
 	*ret = vi;
@@ -295,7 +312,9 @@ int vm_instance_finish(struct vm_instance *vi, int wstatus, struct vm_result *re
 				snprintf(ret->report, sizeof(ret->report), "the VM monitor died");
 		}
 	}
+	lphase("monitor gone");
 	int r = vm_record_cleanup(&vi->dir, err);
+	lphase("cleaned up");
 	instance_free(vi);
 	return r;
 }

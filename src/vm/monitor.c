@@ -281,6 +281,16 @@ static void finish(struct monitor *m)
 		lx_vm_free(m->lx);
 }
 
+/* Phase timing for --debug: where a VM's start goes. */
+static void phase(const char *what)
+{
+	static uint64_t t0;
+	uint64_t now = cell_now_ns();
+	if (!t0)
+		t0 = now;
+	cell_debug("vm monitor: %s at +%.3f ms", what, (double)(now - t0) / 1e6);
+}
+
 __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 {
 	struct monitor m = { .a = a, .done_pipe = { -1, -1 } };
@@ -290,9 +300,11 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	signal(SIGPIPE, SIG_IGN);
 	if (!l->detach)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	phase("forked");
 	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
 		_exit(1);
 	close(a->sync_fd);
+	phase("in the cgroup");
 	if (l->detach)
 		detach(&m);
 	int sfd = signal_fd();
@@ -302,8 +314,10 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	    sandbox_prepare(a->dir->fd, a->dir->path, l->kind == VM_KIND_GUEST ? l->guest.rootfs : NULL,
 			    false, &sb, &err) < 0)
 		die(&m, err);
+	phase("sandbox prepared");
 	if (create_vm(&m, &sb, &err) < 0)
 		die(&m, err);
+	phase("VM created");
 	_cleanup_free_ char *sock = vm_socket_path(a->dir, "control.sock");
 	int lfd = control_listen(sock, &err);
 	if (lfd < 0)
@@ -314,10 +328,14 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 		if (m.lg)
 			lg_set_root_host(m.lg, SANDBOX_ROOT);
 	}
+	phase("sandbox entered");
 	if (start_vm(&m, &err) < 0)
 		die(&m, err);
+	phase("started");
 	report(a->status_fd, "ready");
 	serve(&m, lfd, sfd);
+	phase("VM ended");
 	finish(&m);
+	phase("finished");
 	_exit(0);
 }
