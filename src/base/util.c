@@ -176,6 +176,13 @@ int cell_write_file_atomic_at(int dirfd, const char *path, const char *data, siz
 	return 0;
 }
 
+int cell_write_pid_file(const char *path, pid_t pid, struct cell_err **err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return cell_write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err);
+}
+
 int cell_mkdir_p(const char *path, mode_t mode, struct cell_err **err)
 {
 	_cleanup_free_ char *p = xstrdup(path);

@@ -35,6 +35,9 @@ int cell_write_file(const char *path, const char *data, size_t len, struct cell_
 int cell_write_file_atomic_at(int dirfd, const char *path, const char *data, size_t len,
 			      mode_t mode, struct cell_err **err);
 
+/* The pid as text, no newline (what runc writes), replaced atomically. */
+int cell_write_pid_file(const char *path, pid_t pid, struct cell_err **err);
+
 int cell_mkdir_p(const char *path, mode_t mode, struct cell_err **err);
 
 /* Quote s as a JSON string, with the quotes. */

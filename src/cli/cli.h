@@ -36,8 +36,6 @@ int cli_parse_signal(const char *s);
 /* The library's view of the global options. */
 struct container_ctx;
 void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret);
-/* Write a pid file atomically (as runc: the pid as text, no newline). */
-int cli_write_pid_file(const char *path, int pid, struct cell_err **err);
 /* A duration as runc's flags take it ("5s", "250ms", "1m", "1.5s"; a bare
  * number is seconds) to milliseconds; -EINVAL when it is none, or not > 0. */
 int cli_parse_duration_ms(const char *s, int64_t *ret_ms);

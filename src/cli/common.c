@@ -50,37 +50,6 @@ void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret)
 	ret->root = ctx->root;
 }
 
-int cli_write_pid_file(const char *path, int pid, struct cell_err **err)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", pid);
-	int r = cell_write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err);
-	return r < 0 ? cell_err_wrap(err, "--pid-file") : 0;
-}
-
-int cli_parse_duration_ms(const char *s, int64_t *ret_ms)
-{
-	static const struct {
-		const char *unit;
-		double ms;
-	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !(v > 0) || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcmp(end, units[i].unit) != 0)
-			continue;
-		double ms = v * units[i].ms;
-		if (ms < 1 || ms > 86400000.0)
-			return -EINVAL;
-		*ret_ms = (int64_t)ms;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int cli_wait_forwarding(int pid, int pidfd)
 {
 	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,

@@ -286,28 +286,14 @@ static int plan_seccomp_listener(struct create_plan *p, struct cell_err **err)
 	return r;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct cell_err **err)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	_cleanup_free_ char *abs = NULL;
-	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : xstrdup(".");
-	_cleanup_close_ int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return cell_err_sys(err, "--pid-file %s", path);
-	int r = cell_write_file_atomic_at(dfd, slash ? slash + 1 : path, buf, (size_t)n, 0644, err);
-	return r < 0 ? cell_err_wrap(err, "--pid-file") : 0;
-}
-
 /* Phase 9: the init is ready; make it official, then let it wait for start. */
 static int plan_commit(struct create_plan *p, struct cell_err **err)
 {
 	int r = sync_expect(p->sync_parent, SYNC_READY, NULL, err);
 	if (r < 0)
 		return r;
-	if (p->opts->pid_file && (r = write_pid_file(p->opts->pid_file, p->pid, err)) < 0)
-		return r;
+	if (p->opts->pid_file && (r = cell_write_pid_file(p->opts->pid_file, p->pid, err)) < 0)
+		return cell_err_wrap(err, "--pid-file");
 	p->rec.phase = STATE_PHASE_CREATED;
 	if ((r = state_record_write(&p->dir, &p->rec, err)) < 0)
 		return r;

@@ -267,13 +267,8 @@ static int drive(struct exec_job *j, struct cell_err **err)
 	}
 	if ((r = sync_expect(sock, SYNC_READY, NULL, err)) < 0)
 		return r;
-	if (j->opts->pid_file) {
-		char buf[16];
-		int n = snprintf(buf, sizeof(buf), "%d", (int)j->pid);
-		if ((r = cell_write_file_atomic_at(AT_FDCWD, j->opts->pid_file, buf, (size_t)n, 0644,
-						   err)) < 0)
-			return cell_err_wrap(err, "--pid-file");
-	}
+	if (j->opts->pid_file && (r = cell_write_pid_file(j->opts->pid_file, j->pid, err)) < 0)
+		return cell_err_wrap(err, "--pid-file");
 	if ((r = sync_send(sock, SYNC_COMMITTED, NULL, -1)) < 0)
 		return cell_err(err, -r, "release the process");
 	/* EOF: the socket closed on exec.  A message: exec failed. */

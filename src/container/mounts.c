@@ -148,10 +148,9 @@ static int copy_up(int from, int to)
 	_cleanup_close_ int dup_from = dup(from);
 	if (dup_from < 0)
 		return -errno;
-	DIR *d = fdopendir(TAKE_FD(dup_from));
+	_cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(dup_from));
 	if (!d)
 		return -errno;
-	_cleanup_closedir_ DIR *dd = d;
 	rewinddir(d);
 	struct dirent *de;
 	while ((de = readdir(d))) {

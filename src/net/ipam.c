@@ -65,10 +65,9 @@ static int scan(struct net_store *s, int fd, const struct net_network *n, struct
 		size_t *ret_n, struct cell_err **err)
 {
 	_cleanup_close_ int dfd = dup(fd);
-	DIR *d = dfd >= 0 ? fdopendir(TAKE_FD(dfd)) : NULL;
+	_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(TAKE_FD(dfd)) : NULL;
 	if (!d)
 		return cell_err_sys(err, "read %s/%s", s->path, n->name);
-	_cleanup_closedir_ DIR *dd = d;
 	struct net_lease *v = NULL;
 	size_t count = 0;
 	struct dirent *de;
@@ -205,10 +204,9 @@ int net_lease_release(struct net_store *s, const char *name, const char *owner,
 	if (fd < 0)
 		return fd;
 	_cleanup_close_ int dfd = dup(fd);
-	DIR *d = dfd >= 0 ? fdopendir(TAKE_FD(dfd)) : NULL;
+	_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(TAKE_FD(dfd)) : NULL;
 	if (!d)
 		return cell_err_sys(err, "read %s/%s", s->path, name);
-	_cleanup_closedir_ DIR *dd = d;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')

@@ -113,7 +113,8 @@ static int run(struct nft *n, const char *cmds)
 	n->error = xstrdup(e ? e : "");
 	if (r == 0)
 		return 0;
-	if (strstr(n->error, strerror(ENOENT)))
+	/* Interval sets are checked in nft's own cache first, with its words. */
+	if (strstr(n->error, strerror(ENOENT)) || strstr(n->error, "element does not exist"))
 		return -ENOENT;
 	if (strstr(n->error, strerror(EEXIST)))
 		return -EEXIST;

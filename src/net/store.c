@@ -111,10 +111,9 @@ int net_store_list(struct net_store *s, struct net_network ***ret, size_t *ret_n
 		   struct cell_err **err)
 {
 	_cleanup_close_ int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(TAKE_FD(fd)) : NULL;
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(TAKE_FD(fd)) : NULL;
 	if (!d)
 		return cell_err_sys(err, "read %s", s->path);
-	_cleanup_closedir_ DIR *dd = d;
 	struct net_network **v = NULL;
 	size_t n = 0;
 	bool have_default = false;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -189,12 +190,16 @@ static int make_dir(const char *vmroot, const char *id, struct state_dir *dir, s
 	return cell_err(err, EEXIST, "vm \"%s\" already exists", id);
 }
 
+static void lphase(const char *what);
+
 static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_record *rec,
 		 struct cell_err **err)
 {
+	/* A socket for the sync byte: the monitor may die before reading it,
+	 * and send(MSG_NOSIGNAL) reports that instead of raising SIGPIPE. */
 	int syncp[2], statusp[2];
-	if (pipe2(syncp, O_CLOEXEC) < 0)
-		return cell_err_sys(err, "pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0)
+		return cell_err_sys(err, "socketpair");
 	if (pipe2(statusp, O_CLOEXEC) < 0) {
 		close(syncp[0]);
 		close(syncp[1]);
@@ -217,14 +222,17 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 		return cell_err(err, (int)-pid, "starting the VM monitor");
 	}
 	vi->pid = pid;
+	lphase("cloned");
 	int r = cgroup_enter(vi->cg, pid, err);
+	lphase("entered the cgroup");
 	if (r == 0) {
 		rec->pid = pid;
 		os_proc_start_time(pid, &rec->pid_start);
 		r = vm_record_write(vi->dir.fd, rec, err);
 	}
-	if (r == 0 && cell_write_all(syncp[1], "x", 1) < 0)
-		r = cell_err(err, EPIPE, "the VM monitor died at start");
+	lphase("record written");
+	if (r == 0 && send(syncp[1], "x", 1, MSG_NOSIGNAL) != 1 && !*err)
+		r = 0; /* it died already: await_ready() reports why */
 	close(syncp[1]);
 	return r;
 }
@@ -239,7 +247,9 @@ static int await_ready(struct vm_instance *vi, struct cell_err **err)
 		return cell_err(err, EIO, "vm %s: the monitor died while starting", vi->id);
 	if (strcmp(line, "ready") == 0)
 		return 0;
-	return cell_err(err, EINVAL, "%s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+	/* The monitor's message is complete already (errno text included). */
+	cell_err(err, 0, "%s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+	return -EINVAL;
 }
 
 static void lphase(const char *what)

@@ -251,10 +251,10 @@ static int load_images(struct lx_vm *vm, const struct vm_linux_config *cfg, stru
 static int create_machine(struct lx_vm *vm, const struct vm_linux_config *cfg, struct cell_err **err)
 {
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : VM_DEFAULT_MEM;
-	mem = (mem + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	if (mem < LX_RAM_MIN || mem > LX_RAM_MAX)
-		return cell_err(err, EINVAL, "memory size %llu MiB: a Linux guest needs %llu MiB to %llu GiB",
-				(unsigned long long)(mem >> 20), LX_RAM_MIN >> 20, LX_RAM_MAX >> 30);
+		return cell_err(err, 0, "memory size %llu bytes: a Linux guest needs %llu MiB to %llu GiB",
+				(unsigned long long)mem, LX_RAM_MIN >> 20, LX_RAM_MAX >> 30);
+	mem = (mem + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	int r = kvm_vm_create(&vm->kvm, err);
 	if (r < 0)
 		return r;

@@ -78,6 +78,11 @@ static void open_vcpu_cgroup(struct monitor *m)
 	if (!m->a->vcpus)
 		return;
 	for (char *const *d = cgroup_dirs(m->a->vcpus); *d && m->ncg < MAX_CG_FILES; d++) {
+		/* Only where CPU is accounted: each move of a thread takes the
+		 * cgroup threadgroup lock, so the others are not worth it (the
+		 * monitor is in the VM's cgroup there already). */
+		if (!strstr(*d, "/cpu") && !strstr(*d, "/unified/"))
+			continue;
 		_cleanup_free_ char *t = xasprintf("%s/tasks", *d);
 		_cleanup_free_ char *th = xasprintf("%s/cgroup.threads", *d);
 		int fd = open(t, O_WRONLY | O_CLOEXEC);
@@ -259,7 +264,11 @@ static void serve(struct monitor *m, int lfd, int sfd)
 		if (p[2].revents) {
 			struct signalfd_siginfo si;
 			_cleanup_free_ char *why = NULL;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+			/* In the foreground we share the terminal's process group
+			 * with `cell`, which forwards what it gets: a signal the
+			 * terminal sent us too (SI_KERNEL) would arrive twice. */
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			    (m->a->l->detach || si.ssi_code != SI_KERNEL))
 				op_signal(m, (int)si.ssi_signo, &why);
 		}
 	}
@@ -301,10 +310,6 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	if (!l->detach)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	phase("forked");
-	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
-		_exit(1);
-	close(a->sync_fd);
-	phase("in the cgroup");
 	if (l->detach)
 		detach(&m);
 	int sfd = signal_fd();
@@ -322,6 +327,13 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	int lfd = control_listen(sock, &err);
 	if (lfd < 0)
 		die(&m, err);
+	/* The launcher moved us into the VM's cgroup meanwhile (it takes a
+	 * millisecond or more on v1 hosts, so it overlaps our setup); nothing
+	 * the guest uses is allocated before this point. */
+	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
+		_exit(1);
+	close(a->sync_fd);
+	phase("in the cgroup");
 	if (!l->no_sandbox) {
 		if (sandbox_enter(&sb, l->kind, &err) < 0)
 			die(&m, err);

@@ -1,10 +1,11 @@
 /* The monitor's own sandbox (sandbox.c), set up before the first KVM_RUN
  * so that a guest that escapes into the monitor still lands in a container:
- *   1. sandbox_prepare(): new mount, IPC, UTS, network and cgroup
- *      namespaces; a tmpfs holding the guest's root (bind, nodev, nosuid)
- *      and a /proc, not yet entered;
+ *   1. sandbox_prepare(): new mount, IPC and UTS namespaces (PID comes from
+ *      clone3; no network namespace: see sandbox.c); a tmpfs holding the
+ *      guest's root (bind, nodev, nosuid) and a /proc, not yet entered;
  *   2. the VM is created: /dev/kvm, kernel files, the root fd are opened;
- *   3. sandbox_enter(): pivot into the tmpfs (read-only), drop every
+ *   3. sandbox_enter(): a cgroup namespace (we are in the VM's cgroup by
+ *      then), pivot into the tmpfs (read-only), drop every
  *      capability but those serving the guest's file calls, no_new_privs,
  *      and a seccomp allowlist (anything else kills the monitor). */
 #ifndef CELL_VM_SANDBOX_H

@@ -38,6 +38,23 @@ static uint64_t self_rss(void)
 	return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Memory only this process holds (Private_Clean + Private_Dirty of
+ * smaps_rollup): without the shared library pages every process maps. */
+static uint64_t self_private(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+	char line[256];
+	uint64_t kb = 0;
+	unsigned long long v;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Private_Clean: %llu kB", &v) == 1 ||
+		    sscanf(line, "Private_Dirty: %llu kB", &v) == 1)
+			kb += v;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
 static uint64_t thread_cpu(pthread_t t)
 {
 	clockid_t c;
@@ -84,13 +101,15 @@ static struct json_object *finish(struct collect *c, const struct kvm_vm *kvm,
 	json_object_object_add(root, "cpu_ns", json_object_new_uint64(c->cpu_ns));
 	json_object_object_add(root, "exits", ex);
 	json_object_object_add(root, "vcpus", c->vcpus);
-	uint64_t touched = vm_stats_touched(kvm), rss = self_rss();
+	uint64_t touched = vm_stats_touched(kvm), rss = self_rss(), priv = self_private();
 	struct json_object *mem = json_object_new_object();
 	json_object_object_add(mem, "guest_ram", json_object_new_uint64(kvm->ram_size));
 	json_object_object_add(mem, "touched", json_object_new_uint64(touched));
 	json_object_object_add(mem, "monitor_rss", json_object_new_uint64(rss));
 	json_object_object_add(mem, "monitor_overhead",
 			       json_object_new_uint64(rss > touched ? rss - touched : 0));
+	json_object_object_add(mem, "monitor_private_overhead",
+			       json_object_new_uint64(priv > touched ? priv - touched : 0));
 	json_object_object_add(root, "memory", mem);
 	return root;
 }

@@ -8,6 +8,7 @@ import ctypes
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,9 +31,19 @@ class Harness:
         # The network namespace cell runs in during tests: nothing a test
         # does reaches the machine's own (see cellt.Fixture.cell_cmd).
         self.netns_name = f"cellt-{os.getpid()}"
+        self.drop_stale_netns()
         subprocess.run(["ip", "netns", "add", self.netns_name], check=True)
         subprocess.run(["ip", "-n", self.netns_name, "link", "set", "lo", "up"], check=True)
         self.netns = f"/run/netns/{self.netns_name}"
+
+    @staticmethod
+    def drop_stale_netns():
+        """The namespaces of harnesses that were killed before their close()."""
+        for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+            pid = name[len("cellt-"):]
+            if name.startswith("cellt-") and pid.isdigit() and \
+                    not os.path.exists(f"/proc/{pid}"):
+                subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
     def close(self):
         subprocess.run(["ip", "netns", "del", self.netns_name], capture_output=True)
@@ -157,6 +168,9 @@ def main():
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_CHILD_SUBREAPER = 36
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # A timeout's SIGTERM must still run the cleanup below (the test
+    # network namespace would outlive the harness otherwise).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     h = Harness(os.path.abspath(a.build))
     h.pidns0 = set(cellt.pid_namespaces())
     h.top_cgroups0 = cellt.top_cgroups()

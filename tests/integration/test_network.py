@@ -281,6 +281,9 @@ def test_two_containers_reach_each_other(t):
     assert "ping-ok" in r.out and "got:pong" in r.out, r.out
     info = json.loads(h.cell("network", "inspect", "n1").out)[0]
     assert [c["ip"] for c in info["containers"]] == ["10.91.0.10"], info
+    # Removing another network (never used here) leaves this one's rules.
+    h.cell("network", "rm", "default")
+    assert "10.91.0.0/24" in h.nft() and "cell-n1" in h.nft(), h.nft()
 
 
 def test_networks_isolated_unless_routed(t):

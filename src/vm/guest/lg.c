@@ -49,10 +49,10 @@ static int lg_init(struct lg *lg, const struct vm_guest_config *cfg, struct cell
 	lg->start_ns = cell_now_ns();
 
 	uint64_t mem = cfg->mem_size ? cfg->mem_size : VM_DEFAULT_MEM;
-	mem = (mem + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	if (mem < LG_RAM_MIN || mem > LG_RAM_MAX)
-		return cell_err(err, EINVAL, "memory size %llu MiB: must be between %llu MiB and %llu GiB",
-				(unsigned long long)(mem >> 20), LG_RAM_MIN >> 20, LG_RAM_MAX >> 30);
+		return cell_err(err, 0, "memory size %llu bytes: must be between %llu MiB and %llu GiB",
+				(unsigned long long)mem, LG_RAM_MIN >> 20, LG_RAM_MAX >> 30);
+	mem = (mem + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	int r = kvm_vm_create(&lg->kvm, err);
 	if (r < 0 || (r = kvm_vm_alloc_ram(lg->kvm, mem, false, err)) < 0)
 		return r;
@@ -282,9 +282,20 @@ void lg_wait(struct lg *lg, struct vm_result *ret)
 void lg_signal_init(struct lg *lg, int sig)
 {
 	struct lg_siginfo si = { .signo = sig, .code = 0 /* SI_USER */ };
+	/* What a terminal sends goes to the whole foreground process group,
+	 * as the tty driver would: the program and the children it waits for. */
+	bool tty = sig == SIGINT || sig == SIGQUIT || sig == SIGHUP || sig == SIGWINCH;
 	pthread_mutex_lock(&lg->lock);
-	if (lg->init && lg->init->state == LG_PROC_ALIVE)
-		lg_signal_proc_locked(lg->init, &si);
+	struct lg_proc *init = lg->init;
+	if (init && init->state == LG_PROC_ALIVE) {
+		lg_signal_proc_locked(init, &si);
+		for (int pid = 1; tty && pid < lg->maxpid; pid++) {
+			struct lg_proc *p = lg->procs[pid];
+			if (p && p != init && p->pid == pid && p->pgid == init->pgid &&
+			    p->state == LG_PROC_ALIVE)
+				lg_signal_proc_locked(p, &si);
+		}
+	}
 	pthread_mutex_unlock(&lg->lock);
 }
 
