@@ -50,6 +50,29 @@ void cli_container_ctx(const struct cli_ctx *ctx, struct container_ctx *ret)
 	ret->root = ctx->root;
 }
 
+int cli_parse_duration_ms(const char *s, int64_t *ret_ms)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !(v > 0) || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		double ms = v * units[i].ms;
+		if (ms < 1 || ms > 86400000.0)
+			return -EINVAL;
+		*ret_ms = (int64_t)ms;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int cli_wait_forwarding(int pid, int pidfd)
 {
 	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
