@@ -2,8 +2,11 @@
  * (long mode, identity-mapped) loops over a store to a page with no memslot
  * (an MMIO exit, the light guest's doorbell) and the monitor re-enters at
  * once, touching nothing.  Also `syscall` to a user-mode stub that returns
- * without exiting (what PVM's SYSCALL redirection alone costs).
- * Usage: exit-cost [N]  -> "mmio_exit_ns N" and "syscall_trap_ns N" lines. */
+ * without exiting (what PVM's SYSCALL redirection alone costs), and the
+ * light guest's whole doorbell round trip with no monitor logic: `syscall`
+ * to a stub that stores to the MMIO page, the monitor setting RIP, RFLAGS
+ * (IF on, as it does) and RAX through the sync area.
+ * Usage: exit-cost [N]  -> "mmio_exit_ns", "syscall_trap_ns", "doorbell_ns" lines. */
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -64,11 +67,14 @@ int main(int argc, char **argv)
 	static const uint8_t a[] = { 0x88, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40, 0x48, 0xff, 0xcb,
 				     0x75, 0xf4, 0x88, 0x04, 0x25, 0x00, 0x10, 0x00, 0x40, 0xf4 };
 	static const uint8_t stub[] = { 0xff, 0xe1 };
+	/* at CODE+0x300 (LSTAR for the doorbell mode): mov %al,(MMIO) */
+	static const uint8_t bell[] = { 0x88, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40 };
 	static const uint8_t b[] = { 0x0f, 0x05, 0x48, 0xff, 0xcb, 0x75, 0xf9, 0x88, 0x04, 0x25,
 				     0x00, 0x10, 0x00, 0x40, 0xf4 };
 	memcpy(ram + CODE, a, sizeof(a));
 	memcpy(ram + CODE + 0x100, stub, sizeof(stub));
 	memcpy(ram + CODE + 0x200, b, sizeof(b));
+	memcpy(ram + CODE + 0x300, bell, sizeof(bell));
 	int cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
 				   PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
@@ -101,10 +107,17 @@ int main(int argc, char **argv)
 	m->e[0] = (struct kvm_msr_entry){ .index = 0xc0000081, .data = (0x23ULL << 48) | (0x10ULL << 32) };
 	m->e[1] = (struct kvm_msr_entry){ .index = 0xc0000082, .data = CODE + 0x100 };
 	ioctl(cpu, KVM_SET_MSRS, m);
-	const char *names[2] = { "mmio_exit_ns", "syscall_trap_ns" };
-	for (int mode = 0; mode < 2; mode++) {
+	const char *names[3] = { "mmio_exit_ns", "syscall_trap_ns", "doorbell_ns" };
+	for (int mode = 0; mode < 3; mode++) {
+		if (mode == 2) { /* LSTAR to the doorbell stub */
+			m->e[1].data = CODE + 0x300;
+			ioctl(cpu, KVM_SET_MSRS, m);
+			run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		}
 		struct kvm_regs r = { .rip = CODE + (mode ? 0x200 : 0), .rbx = (uint64_t)n,
 				      .rflags = 2 };
+		if (mode == 2)
+			r.rbx = (uint64_t)n + 1; /* the loop's own final store ends it */
 		ioctl(cpu, KVM_SET_REGS, &r);
 		long exits = 0;
 		double t0 = now_ns();
@@ -118,6 +131,13 @@ int main(int argc, char **argv)
 			if (run->mmio.phys_addr != MMIO)
 				break; /* the end marker */
 			exits++;
+			if (mode == 2) { /* what the light guest's monitor does */
+				struct kvm_regs *k = &run->s.regs.regs;
+				k->rip = k->rcx;
+				k->rflags = (k->r11 & 0x254dd5) | 0x202;
+				k->rax = 1;
+				run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+			}
 		}
 		double dt = now_ns() - t0;
 		printf("%s %.0f\n", names[mode], dt / (double)n);

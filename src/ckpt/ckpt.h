@@ -91,12 +91,25 @@ int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats,
  * the caller reaps pid 1 as usual.  The image is loaded and validated in
  * full before pid 1 is touched: a bad image fails without killing anything,
  * and ckpt_restore_child() then returns the error as well (fd EOF). */
+/* A file pid 1 brings along instead of the image's: the image's file that
+ * pid 1 had at image_fd (and every fd, in any process, sharing it) becomes
+ * the file pid 1 holds at fd when ckpt_restore() starts.  For what the tree
+ * shares with the outside, such as a container's stdio pipes, whose other
+ * ends (conmon's, a shim's) no image can bring back.  Such an fd is not
+ * closed with the others; left unused, it is closed at the end. */
+struct ckpt_inherit_fd {
+	int image_fd;
+	int fd;
+};
+
 struct ckpt_restore_opts {
 	const char *image_dir;
 	const char *work_dir; /* restore.log; NULL: no log */
 	pid_t init_pid;	      /* pid 1 of the new namespace, as the caller sees it */
 	int sync_fd;	      /* the caller's end of the socketpair pid 1 waits on, or -1 */
 	bool tcp_established; /* allow restoring established TCP connections */
+	const struct ckpt_inherit_fd *inherit; /* n_inherit of them; may be NULL */
+	size_t n_inherit;
 };
 
 int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats,

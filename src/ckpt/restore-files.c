@@ -128,6 +128,41 @@ static int late_all(struct ck_restore *r, struct cell_err **err)
 	return 0;
 }
 
+/* Files pid 1 brought along (ckpt_restore_opts.inherit) stand for the
+ * image's files it had at those numbers: they are pid 1's own, so every
+ * other process takes them from there.  The other processes, forked from
+ * pid 1 with copies of them, drop those copies first. */
+static int adopt_inherited(struct ck_restore *r, struct cell_err **err)
+{
+	struct ck_rtask *init = &r->tasks[0];
+	for (size_t i = 1; r->o->n_inherit && i < r->ntasks; i++) {
+		int k = ck_rsys(&r->tasks[i], "close_range", SYS_close_range, 0, ~0U, 0, 0, 0, 0,
+				NULL, err);
+		if (k < 0)
+			return k;
+	}
+	for (size_t i = 0; i < r->o->n_inherit; i++) {
+		const struct ckpt_inherit_fd *in = &r->o->inherit[i];
+		size_t k = 0;
+		while (k < init->p->nfds && init->p->fds[k].fd != in->image_fd)
+			k++;
+		if (k == init->p->nfds) {
+			/* pid 1 had no such fd any more: nothing to stand for. */
+			int e = ck_rsys(init, "close", SYS_close, (uint64_t)in->fd, 0, 0, 0, 0, 0,
+					NULL, err);
+			if (e < 0)
+				return e;
+			continue;
+		}
+		size_t fi = file_index(r, init->p->fds[k].file_id);
+		init->file_fd[fi] = in->fd;
+		r->file_home[fi] = 0;
+		if (in->fd >= init->next_tmp)
+			init->next_tmp = in->fd + 1;
+	}
+	return settle(r, init, err);
+}
+
 int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 {
 	for (size_t i = 0; i < r->ntasks; i++) {
@@ -136,16 +171,19 @@ int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 		t->max_fd = p->nfds ? p->fds[p->nfds - 1].fd : -1;
 		t->next_tmp = t->max_fd + 1;
 	}
+	int k = adopt_inherited(r, err);
+	if (k < 0)
+		return cell_err_wrap(err, "files handed over to process 1");
 	/* Everything created first: a description another process takes
 	 * must still be at its temporary number in its home. */
 	for (size_t i = 0; i < r->ntasks; i++) {
-		int k = create_all(r, &r->tasks[i], err);
+		k = create_all(r, &r->tasks[i], err);
 		if (k < 0)
 			return cell_err_wrap(err, "process %u", r->tasks[i].p->task.pid);
 	}
 	for (size_t i = 0; i < r->ntasks; i++) {
 		struct ck_rtask *t = &r->tasks[i];
-		int k = place_all(t, r, err);
+		k = place_all(t, r, err);
 		if (k == 0)
 			k = ck_rsys(t, "close_range", SYS_close_range, (uint64_t)(t->max_fd + 1), ~0U, 0,
 				    0, 0, 0, NULL, err);

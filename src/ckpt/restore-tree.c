@@ -103,6 +103,33 @@ static int map_scratch(struct ck_restore *r, struct ck_rtask *t, struct cell_err
 	return 0;
 }
 
+/* The smallest fd handed over (ckpt_restore_opts.inherit) that is >= lo, or -1. */
+static int next_inherited(const struct ck_restore *r, int lo)
+{
+	int best = -1;
+	for (size_t i = 0; i < r->o->n_inherit; i++) {
+		int fd = r->o->inherit[i].fd;
+		if (fd >= lo && (best < 0 || fd < best))
+			best = fd;
+	}
+	return best;
+}
+
+static int close_all_but_inherited(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
+{
+	for (int lo = 0;;) {
+		int keep = next_inherited(r, lo);
+		uint64_t hi = keep < 0 ? ~0U : (uint64_t)keep - 1;
+		int k = keep < 0 || keep > lo ? ck_rsys(t, "close_range", SYS_close_range, (uint64_t)lo,
+							hi, 0, 0, 0, 0, NULL, err) : 0;
+		if (k < 0)
+			return k;
+		if (keep < 0)
+			return 0;
+		lo = keep + 1;
+	}
+}
+
 static int seize_init(struct ck_restore *r, struct cell_err **err)
 {
 	struct ck_rtask *t = &r->tasks[0];
@@ -130,9 +157,10 @@ static int seize_init(struct ck_restore *r, struct cell_err **err)
 		k = choose_scratch(r, procfd, err);
 	if (k == 0)
 		k = map_scratch(r, t, err);
-	/* Nothing of the caller's is kept: its fds go before anything forks. */
+	/* Nothing of the caller's is kept but the fds it hands over: the rest
+	 * go before anything forks. */
 	if (k == 0)
-		k = ck_rsys(t, "close_range", SYS_close_range, 0, ~0U, 0, 0, 0, 0, NULL, err);
+		k = close_all_but_inherited(r, t, err);
 	return k;
 }
 

@@ -64,6 +64,9 @@ static int plan_load(struct create_plan *p, struct cell_err **err)
 	if (!S_ISDIR(st.st_mode))
 		return cell_err(err, ENOTDIR, "%s: root.path: %s is not a directory", p->config_path, abs);
 	p->rootfs = xstrdup(buf);
+	if (p->restore && p->spec->process->terminal)
+		return cell_err(err, EOPNOTSUPP, "%s: process.terminal: restoring a container with a "
+				"terminal is not supported yet", p->config_path);
 	if (p->spec->process->terminal && !o->console_socket && !o->keep_pty)
 		return cell_err(err, 0, "%s: process.terminal is true but no --console-socket was given",
 				p->config_path);
@@ -72,6 +75,22 @@ static int plan_load(struct create_plan *p, struct cell_err **err)
 	    (r = security_prepare(p->spec, &p->sec, err)) < 0)
 		return cell_err_wrap(err, "%s", p->config_path);
 	return 0;
+}
+
+/* Which files fds 0-2 are: the init inherits them (as with runc, create
+ * hands its stdio to the container), and a checkpoint compares them with
+ * what the init holds then.  A terminal replaces them in the init. */
+static int record_stdio(struct create_plan *p, struct cell_err **err)
+{
+	char text[3 * 64] = "";
+	size_t len = 0;
+	struct stat st;
+	for (int fd = 0; fd < 3 && !p->spec->process->terminal; fd++)
+		if (fstat(fd, &st) == 0)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu %llu\n", fd,
+						(unsigned long long)st.st_dev,
+						(unsigned long long)st.st_ino);
+	return cell_write_file_atomic_at(p->dir.fd, STDIO_IDS, text, len, 0600, err);
 }
 
 /* Phase 2: the state directory, its record and the config copy. */
@@ -99,7 +118,7 @@ static int plan_record(struct create_plan *p, struct cell_err **err)
 		rec->annotations[i].value = xstrdup(s->annotations[i].value);
 	}
 	rec->n_annotations = s->n_annotations;
-	if ((r = state_record_write(&p->dir, rec, err)) < 0)
+	if ((r = state_record_write(&p->dir, rec, err)) < 0 || (r = record_stdio(p, err)) < 0)
 		return r;
 	return cell_write_file_atomic_at(p->dir.fd, CONFIG_COPY, p->config_text, p->config_len, 0600,
 					 err);
@@ -156,14 +175,18 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 
 /* Phase 4: the fifo `start` writes to, and the sync socket pair.  The init
  * inherits the fifo open read-write, so it never sees EOF and needs no path
- * to it (its user namespace may not be allowed into our state directory). */
+ * to it (its user namespace may not be allowed into our state directory).
+ * A restored container runs at once: no fifo. */
 static int plan_channels(struct create_plan *p, struct cell_err **err)
 {
+	if (p->restore)
+		goto sync;
 	if (mkfifoat(p->dir.fd, EXEC_FIFO, 0600) < 0)
 		return cell_err_sys(err, "create %s/%s", p->dir.path, EXEC_FIFO);
 	p->fifo_fd = openat(p->dir.fd, EXEC_FIFO, O_RDWR | O_CLOEXEC);
 	if (p->fifo_fd < 0)
 		return cell_err_sys(err, "open %s/%s", p->dir.path, EXEC_FIFO);
+sync:;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return cell_err_sys(err, "socketpair");
@@ -187,7 +210,8 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 	p->pid = pid;
 	close(p->sync_child);
 	p->sync_child = -1;
-	close(p->fifo_fd);
+	if (p->fifo_fd >= 0)
+		close(p->fifo_fd);
 	p->fifo_fd = -1;
 	return 0;
 }
@@ -218,7 +242,7 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 	return state_record_write(&p->dir, &p->rec, err);
 }
 
-static char *state_for_hooks(struct create_plan *p, const char *status)
+char *create_plan_state(struct create_plan *p, const char *status)
 {
 	return oci_state_json(p->rec.id, status, p->pid, p->bundle, p->rootfs, p->rec.created,
 			      p->rec.owner, p->rec.annotations, p->rec.n_annotations);
@@ -230,7 +254,7 @@ static int plan_hooks(struct create_plan *p, struct cell_err **err)
 	int r = sync_expect(p->sync_parent, SYNC_HOOKS, NULL, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *state = state_for_hooks(p, "creating");
+	_cleanup_free_ char *state = create_plan_state(p, "creating");
 	if ((r = hooks_run(p->spec, OCI_HOOK_PRESTART, state, err)) < 0 ||
 	    (r = hooks_run(p->spec, OCI_HOOK_CREATE_RUNTIME, state, err)) < 0)
 		return r;
@@ -263,15 +287,15 @@ static int plan_terminal(struct create_plan *p, struct cell_err **err)
  * (the message runc sends: specs.ContainerProcessState). */
 static int plan_seccomp_listener(struct create_plan *p, struct cell_err **err)
 {
-	if (!security_uses_notify(p->sec))
-		return 0;
+	if (p->restore || !security_uses_notify(p->sec))
+		return 0; /* a restored tree brings its own security, listener or not */
 	struct sync_msg m = { .fd = -1 };
 	int r = sync_expect(p->sync_parent, SYNC_SECCOMP, &m, err);
 	if (r < 0)
 		return r;
 	const struct oci_seccomp *sc = p->spec->linux_.seccomp;
 	if (sc->listener_path) {
-		_cleanup_free_ char *state = state_for_hooks(p, "creating");
+		_cleanup_free_ char *state = create_plan_state(p, "creating");
 		_cleanup_free_ char *meta = cell_json_quote(sc->listener_metadata ? sc->listener_metadata : "");
 		_cleanup_free_ char *msg = xasprintf(
 			"{\"ociVersion\":\"%s\",\"fds\":[\"seccompFd\"],\"pid\":%d,\"metadata\":%s,"
@@ -286,23 +310,27 @@ static int plan_seccomp_listener(struct create_plan *p, struct cell_err **err)
 	return r;
 }
 
-/* Phase 9: the init is ready; make it official, then let it wait for start. */
+/* Phase 9: the init is ready; make it official, then let it wait for start.
+ * A restore makes it official only once the tree runs (restore.c). */
 static int plan_commit(struct create_plan *p, struct cell_err **err)
 {
 	int r = sync_expect(p->sync_parent, SYNC_READY, NULL, err);
 	if (r < 0)
 		return r;
+	if (p->restore)
+		goto release;
 	if (p->opts->pid_file && (r = cell_write_pid_file(p->opts->pid_file, p->pid, err)) < 0)
 		return cell_err_wrap(err, "--pid-file");
 	p->rec.phase = STATE_PHASE_CREATED;
 	if ((r = state_record_write(&p->dir, &p->rec, err)) < 0)
 		return r;
-	_cleanup_free_ char *state = state_for_hooks(p, "created");
+release:;
+	_cleanup_free_ char *state = create_plan_state(p, "created");
 	r = sync_send(p->sync_parent, SYNC_COMMITTED, state, -1);
 	return r < 0 ? cell_err(err, -r, "release the init") : 0;
 }
 
-static void plan_abort(struct create_plan *p)
+void create_plan_abort(struct create_plan *p)
 {
 	if (p->pidfd >= 0) {
 		os_pidfd_send_signal(p->pidfd, SIGKILL);
@@ -316,7 +344,7 @@ static void plan_abort(struct create_plan *p)
 	}
 }
 
-static void plan_free(struct create_plan *p)
+void create_plan_free(struct create_plan *p)
 {
 	if (p->sync_parent >= 0)
 		close(p->sync_parent);
@@ -342,24 +370,37 @@ static void plan_free(struct create_plan *p)
 	free(p->config_text);
 }
 
+void create_plan_init(struct create_plan *p, const struct container_ctx *ctx,
+		      const struct container_create_opts *opts)
+{
+	*p = (struct create_plan){ .ctx = ctx, .opts = opts, .sync_parent = -1, .sync_child = -1,
+				   .fifo_fd = -1, .pidfd = -1, .pty_master = -1 };
+	for (int t = 0; t < OCI_NS_TYPES; t++)
+		p->ns.join_fd[t] = -1;
+}
+
+int create_plan_run(struct create_plan *p, struct cell_err **err)
+{
+	int r = plan_load(p, err);
+	if (r == 0 && (r = plan_record(p, err)) == 0 && (r = plan_cgroup(p, err)) == 0 &&
+	    (r = network_prepare(p, err)) == 0 &&
+	    (r = plan_channels(p, err)) == 0 && (r = plan_spawn(p, err)) == 0 &&
+	    (r = plan_configure(p, err)) == 0 && (r = plan_hooks(p, err)) == 0 &&
+	    (r = plan_terminal(p, err)) == 0 && (r = plan_seccomp_listener(p, err)) == 0)
+		r = plan_commit(p, err);
+	return r;
+}
+
 int container_create(const struct container_ctx *ctx, const struct container_create_opts *opts,
 		     struct container_created *ret, struct cell_err **err)
 {
-	struct create_plan p = { .ctx = ctx, .opts = opts, .sync_parent = -1, .sync_child = -1,
-				 .fifo_fd = -1, .pidfd = -1, .pty_master = -1 };
-	for (int t = 0; t < OCI_NS_TYPES; t++)
-		p.ns.join_fd[t] = -1;
-	int r = plan_load(&p, err);
-	if (r == 0 && (r = plan_record(&p, err)) == 0 && (r = plan_cgroup(&p, err)) == 0 &&
-	    (r = network_prepare(&p, err)) == 0 &&
-	    (r = plan_channels(&p, err)) == 0 && (r = plan_spawn(&p, err)) == 0 &&
-	    (r = plan_configure(&p, err)) == 0 && (r = plan_hooks(&p, err)) == 0 &&
-	    (r = plan_terminal(&p, err)) == 0 && (r = plan_seccomp_listener(&p, err)) == 0)
-		r = plan_commit(&p, err);
+	struct create_plan p;
+	create_plan_init(&p, ctx, opts);
+	int r = create_plan_run(&p, err);
 	if (r < 0) {
-		plan_abort(&p);
+		create_plan_abort(&p);
 		cell_err_wrap(err, "create container \"%s\"", opts->id);
-		plan_free(&p);
+		create_plan_free(&p);
 		return r;
 	}
 	if (ret) {
@@ -367,6 +408,6 @@ int container_create(const struct container_ctx *ctx, const struct container_cre
 		ret->pidfd = TAKE_FD(p.pidfd);
 		ret->pty_master = TAKE_FD(p.pty_master);
 	}
-	plan_free(&p);
+	create_plan_free(&p);
 	return 0;
 }

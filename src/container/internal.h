@@ -44,7 +44,40 @@ struct create_plan {
 	int pidfd;
 	int pty_master;
 	struct net_plan *net; /* network.c; NULL without a cell network */
+	/* restore.c: the init does not exec process.args; after COMMITTED it
+	 * waits to be taken over by a checkpoint's tree (ckpt_restore_child). */
+	bool restore;
 };
+
+/* create.c, shared with restore.c: the plan, its phases up to the init's
+ * COMMITTED (restore stops there, create is done there), and the way back. */
+void create_plan_init(struct create_plan *p, const struct container_ctx *ctx,
+		      const struct container_create_opts *opts);
+int create_plan_run(struct create_plan *p, struct cell_err **err);
+/* Kill the init and undo the ledger: nothing of the container is left. */
+void create_plan_abort(struct create_plan *p);
+void create_plan_free(struct create_plan *p);
+char *create_plan_state(struct create_plan *p, const char *status);
+
+/* The fds 0-2 cell handed the init at create ("FD DEV INO" lines), so that
+ * a checkpoint knows which of the init's stdio still lead outside. */
+#define STDIO_IDS "stdio"
+
+/* ckpt-meta.c: container.json in a checkpoint image, beside the engine's
+ * files and CONFIG_COPY (the config the container ran with). */
+#define CKPT_META "container.json"
+#define CKPT_META_STDIO 3
+struct ckpt_meta {
+	char *id;
+	char *bundle;                  /* absolute; NULL when not recorded */
+	bool stdio[CKPT_META_STDIO];   /* the init's fd N was still what cell gave it */
+	char *net_name, *ip;           /* its place on a cell network, or NULL */
+};
+char *ckpt_meta_json(const struct ckpt_meta *m);
+/* Untrusted text (what names it in errors) to *ret. */
+int ckpt_meta_parse(const char *text, size_t len, const char *what, struct ckpt_meta *ret,
+		    struct cell_err **err);
+void ckpt_meta_clear(struct ckpt_meta *m);
 
 /* network.c: a cell network from the config's annotations.  prepare runs
  * before the clone (lease, ports, /etc files and their mounts), configure

@@ -29,7 +29,9 @@ struct vm_guest_config {
 	const char *cwd;       /* in rootfs; NULL: "/" */
 	uint64_t mem_size;     /* guest RAM in bytes; 0: VM_DEFAULT_MEM */
 	unsigned vcpus;        /* guest threads in guest code at once; 0: 1 */
-	int stdio[3];          /* host fds given to the program as 0, 1, 2; -1: /dev/null */
+	int stdio[3];          /* host fds given to the program as 0, 1, 2; -1: /dev/null.
+				* vm_launch(): the monitor inherits them (fork); they may
+				* be closed once it returns. */
 	bool hugepages;        /* back guest RAM with transparent hugepages */
 	uint32_t uid, gid;     /* what getuid()/getgid() report */
 	const char *hostname;  /* uname()'s nodename; NULL: "cell" */

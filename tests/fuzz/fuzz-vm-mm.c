@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (lg->frames.nfree != base)
 		__builtin_trap(); /* a frame leaked or went back twice */
 	lg_frames_fini(lg);
+	free(lg->workers);
 	munmap(lg->kvm->ram, lg->kvm->ram_size);
 	free(lg->kvm);
 	free(lg->root_host);

@@ -118,6 +118,8 @@ def test_shell_script(t):
 def test_threads(t):
     out, _ = same(t, "/bin/vm-threads")
     assert out == b"counter 100000\n"
+    out, _ = same(t, "/bin/vm-threads", "exec", "/bin/echo")  # execve from a thread
+    assert out == b"exec from a thread\n"
 
 
 def test_killed_by_signal(t):

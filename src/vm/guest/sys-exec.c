@@ -110,6 +110,37 @@ static void commit(struct lg_task *t, struct lg_image *img)
 	__atomic_fetch_add(&lg->stats.execs, 1, __ATOMIC_RELAXED);
 }
 
+/* Linux's de_thread(): the other threads of the process go; the one that
+ * execs takes the process's id.  -EINTR if the process is dying anyway. */
+static int de_thread(struct lg_task *t)
+{
+	struct lg *lg = t->lg;
+	struct lg_proc *p = t->proc;
+	pthread_mutex_lock(&lg->lock);
+	for (struct lg_task *o = p->threads; o; o = o->next_thread)
+		if (o != t) {
+			o->exit_requested = true;
+			o->exit_code = 0;
+			o->clear_child_tid = 0;
+			lg_task_kick(o);
+		}
+	while (p->nthreads > 1 && !p->exiting) {
+		pthread_mutex_unlock(&lg->lock);
+		lg_task_sleep(t, NULL, 0, 1000000); /* the others leave within a slice */
+		pthread_mutex_lock(&lg->lock);
+	}
+	int r = p->exiting ? -EINTR : 0;
+	if (r == 0 && t->tid != p->pid) {
+		if (lg->procs[t->tid] == p) {
+			lg->procs[t->tid] = NULL;
+			lg->nprocs--;
+		}
+		t->tid = p->pid;
+	}
+	pthread_mutex_unlock(&lg->lock);
+	return r;
+}
+
 static long do_execve(struct lg_task *t, int dirfd, uint64_t upath, uint64_t uargv, uint64_t uenvp,
 		      int flags)
 {
@@ -122,14 +153,18 @@ static long do_execve(struct lg_task *t, int dirfd, uint64_t upath, uint64_t uar
 	_cleanup_strv_ char **envp = NULL;
 	if ((r = read_strv(t, uargv, &argv)) < 0 || (r = read_strv(t, uenvp, &envp)) < 0)
 		return r;
-	if (t->proc->nthreads > 1)
-		return -EAGAIN; /* TODO: de_thread; multithreaded exec is not supported yet */
 	struct lg_image img;
 	_cleanup_err_ struct cell_err *err = NULL;
 	r = lg_exec_prepare(t, abs, argv, envp, &img, &err);
 	if (r < 0) {
 		if (r == -ENOEXEC)
 			cell_log(CELL_LOG_INFO, "light guest: execve: %s", err->msg);
+		return r;
+	}
+	/* Past the point of no return: the new image is ready. */
+	if (t->proc->nthreads > 1 && (r = de_thread(t)) < 0) {
+		lg_mm_put(img.mm);
+		free(img.exe);
 		return r;
 	}
 	commit(t, &img);
