@@ -65,7 +65,9 @@ struct ckpt_dump_opts {
 };
 
 /* Dump the tree.  On failure nothing of the image is valid and the tree is
- * left running as it was (detached), unless it died under us. */
+ * left running as it was (detached), unless it died under us.  -EAGAIN: a
+ * process was a zombie (not supported); usually its parent reaps it at
+ * once, so a caller may empty the directory and try again. */
 int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats,
 	      struct cell_err **err);
 

@@ -61,8 +61,9 @@ static int check_task(struct ck_dump *d, struct ck_dtask *t, int depth, struct c
 	if (r < 0)
 		return r;
 	ck_pstatus_free(&st);
+	/* EAGAIN: usually its parent is about to reap it (ckpt.h). */
 	if (st.state == 'Z' || st.state == 'X')
-		return cell_err(err, EOPNOTSUPP, "process %d is a zombie: not supported", t->pid);
+		return cell_err(err, EAGAIN, "process %d is a zombie: not supported", t->pid);
 	if (st.tracer && st.tracer != getpid())
 		return cell_err(err, EBUSY, "process %d is traced by %d", t->pid, st.tracer);
 	if (depth >= 0 && st.ns_depth != depth)

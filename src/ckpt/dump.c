@@ -246,7 +246,9 @@ int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, stru
 	rep.stats.total_ns = cell_now_ns() - t0;
 	if (ret_stats)
 		*ret_stats = rep.stats;
-	if (rep.code < 0)
-		return cell_err(err, 0, "checkpoint of %d: %s", o->root_pid, rep.msg);
+	if (rep.code < 0) {
+		cell_err(err, 0, "checkpoint of %d: %s", o->root_pid, rep.msg);
+		return rep.code; /* the dumper's own, for the caller to tell -EAGAIN */
+	}
 	return 0;
 }

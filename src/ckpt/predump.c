@@ -77,13 +77,15 @@ static bool trackable(const struct ck_vma *v)
 }
 
 /* Register what is not yet, then write-protect every tracked page. */
-static int arm(struct ck_dtask *t, const struct ck_scan_vma *v, size_t n, struct cell_err **err)
+static int arm(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vma *v, size_t n,
+	       struct cell_err **err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	_cleanup_close_ int pm = open(path, O_RDONLY | O_CLOEXEC);
+	/* d->procfd: the dumper's root is the tree's by now, and so is /proc. */
+	snprintf(path, sizeof(path), "%d/pagemap", t->pid);
+	_cleanup_close_ int pm = openat(d->procfd, path, O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
-		return cell_err_sys(err, "open %s", path);
+		return cell_err_sys(err, "open /proc/%s", path);
 	for (size_t i = 0; i < n; i++) {
 		if (!trackable(&v[i].v))
 			continue;
@@ -172,7 +174,7 @@ int ck_predump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err
 	if (r == 0)
 		r = ck_dump_pages(d, t, v, n, true, err);
 	if (r == 0 && t->uffd >= 0)
-		r = arm(t, v, n, err);
+		r = arm(d, t, v, n, err);
 	if (r == 0 && t->uffd >= 0) {
 		struct stat st;
 		fstat(t->uffd, &st);
@@ -186,7 +188,16 @@ int ck_predump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err
 
 int ck_predump_copy(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 {
-	return ck_copy_plan(d, t, err);
+	int r = ck_copy_plan(d, t, err);
+	/* It exited while the tree ran on (a shell's short-lived child):
+	 * nothing of it is needed, the next dump will not find it. */
+	if (r == -ENOENT || r == -ESRCH) {
+		ck_logf(&d->log, "process %d (%u) exited before its memory was copied", t->pid,
+			t->vpid);
+		cell_err_freep(err);
+		return 0;
+	}
+	return r;
 }
 
 /* The trackers a parent pre-dump left: its core.img's TRACKER records. */

@@ -62,5 +62,7 @@ CLI_COMMAND(network);
 CLI_COMMAND(update);
 CLI_COMMAND(stats);
 CLI_COMMAND(events);
+CLI_COMMAND(checkpoint);
+CLI_COMMAND(restore);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "cli/cli.h"
 #include "cli/create-opts.h"
@@ -197,6 +198,7 @@ static int wait_and_delete(struct container_ctx *cctx, struct run_opts *ro,
 		cell_err_free(e);
 	}
 	int status = cli_wait_forwarding(cr->pid, cr->pidfd);
+	cell_debug("run \"%s\": exited", ro->create.id);
 	if (!ro->keep) {
 		struct cell_err *err = NULL;
 		if (container_delete(cctx, ro->create.id, true, &err) < 0)
@@ -231,6 +233,7 @@ CLI_COMMAND(run)
 	struct container_created cr;
 	if (container_create(&cctx, &ro.create, &cr, &err) < 0)
 		return cli_fail(err);
+	cell_debug("run \"%s\": created", ro.create.id);
 	if (container_start(&cctx, ro.create.id, &err) < 0) {
 		struct cell_err *e2 = NULL;
 		container_delete(&cctx, ro.create.id, true, &e2);
@@ -244,7 +247,9 @@ CLI_COMMAND(run)
 			close(cr.pty_master);
 		return 0;
 	}
+	cell_debug("run \"%s\": started", ro.create.id);
 	r = wait_and_delete(&cctx, &ro, &cr);
+	cell_debug("run \"%s\": deleted", ro.create.id);
 	close(cr.pidfd);
 	if (cr.pty_master >= 0)
 		close(cr.pty_master);

@@ -13,6 +13,8 @@ const struct cli_command cli_commands[] = {
 	{ "exec", cmd_exec, "run a process in a running container" },
 	{ "pause", cmd_pause, "freeze every process of a container" },
 	{ "resume", cmd_resume, "thaw a paused container" },
+	{ "checkpoint", cmd_checkpoint, "checkpoint a running container (--inspect: describe an image)" },
+	{ "restore", cmd_restore, "restore a container from a checkpoint" },
 	{ "update", cmd_update, "change the resource limits of a running container" },
 	{ "stats", cmd_stats, "show resource usage of containers (live, or --no-stream)" },
 	{ "events", cmd_events, "stream a container's OOM events and stats (JSON)" },

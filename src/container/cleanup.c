@@ -27,10 +27,14 @@ static int undo_cgroup(char *const *dirs, struct cell_err **err)
 	if (r < 0)
 		return r;
 	/* Whatever is still inside (a container without its own PID namespace,
-	 * an exec'd process) goes with it. */
+	 * an exec'd process) goes with it; an empty cgroup, the usual case,
+	 * needs no freezing and signalling. */
 	struct cell_err *e = NULL;
-	if (cgroup_kill_all(cg, SIGKILL, &e) < 0)
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if ((cgroup_pids(cg, &pids, &n, &e) < 0 || n > 0) && cgroup_kill_all(cg, SIGKILL, &e) < 0)
 		cell_debug("kill what is left in the cgroup: %s", e->msg);
+	free(pids);
 	cell_err_free(e);
 	for (int tries = 0;; tries++) {
 		r = cgroup_destroy(cg, err);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "ckpt/ckpt.h"
 #include "oci/spec.h"
 #include "os/cgroup-stats.h"
 
@@ -137,6 +138,55 @@ struct container_execed {
 
 int container_exec(const struct container_ctx *ctx, const struct container_exec_opts *opts,
 		   struct container_execed *ret, struct cell_err **err);
+
+/* ---- checkpoint and restore (checkpoint.c, restore.c) ---------------------
+ * The process tree goes through the engine (ckpt/ckpt.h); the container
+ * around it (namespaces, mounts, cgroup and limits, network and address,
+ * state and ledger) stays the runtime's.  An image directory holds the
+ * engine's files, the config the container ran with (config.json) and what
+ * restore needs of its record (container.json), so that `restore` works
+ * with or without the bundle. */
+
+struct container_checkpoint_opts {
+	const char *image_path;  /* made if missing (0700) */
+	const char *work_path;   /* dump.log; NULL: image_path */
+	const char *parent_path; /* an earlier (pre-)dump, relative to image_path or absolute */
+	bool leave_running;
+	bool pre_dump;           /* memory only, container runs on (implies leave_running) */
+	bool tcp_established;
+};
+
+/* Checkpoint a running or paused container (a paused one is thawed for the
+ * dump and frozen again when it stays).  Without leave_running or pre_dump
+ * the container is gone afterwards, as with runc: its tree is killed once
+ * the image is complete and everything of it is deleted (poststop hooks
+ * included).  On failure the image is not valid and the container runs on
+ * as it was.  ret_stats may be NULL. */
+int container_checkpoint(const struct container_ctx *ctx, const char *id,
+			 const struct container_checkpoint_opts *opts, struct ckpt_stats *ret_stats,
+			 struct cell_err **err);
+
+struct container_restore_opts {
+	const char *id;
+	const char *image_path;
+	const char *work_path;      /* restore.log; NULL: image_path */
+	const char *bundle;         /* NULL: the config and bundle the image recorded */
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool tcp_established;
+};
+
+/* Create the container again around the image's tree: everything create
+ * does up to the init's exec, then the tree replaces the init (same PIDs)
+ * and the container is running.  The init's stdio that led outside at
+ * checkpoint (conmon's or a shim's pipes) becomes the caller's fds 0-2.
+ * Security settings come from the image, not the config.  On failure
+ * nothing is left.  ret and ret_stats may be NULL; the caller owns ret's
+ * pidfd. */
+int container_restore(const struct container_ctx *ctx, const struct container_restore_opts *opts,
+		      struct container_created *ret, struct ckpt_stats *ret_stats,
+		      struct cell_err **err);
 
 /* ---- resources: update (update.c) ---------------------------------------- */
 

@@ -112,6 +112,7 @@ static int plan_record(struct create_plan *p, struct cell_err **err)
 					     : container_default_cgroup(p->opts->id);
 	rec->own_userns = p->ns.is_new[OCI_NS_USER];
 	rec->own_pidns = p->ns.is_new[OCI_NS_PID];
+	rec->late_hooks = s->hooks[OCI_HOOK_POSTSTART].n || s->hooks[OCI_HOOK_POSTSTOP].n;
 	rec->annotations = xcalloc(s->n_annotations + 1, sizeof(struct oci_kv));
 	for (size_t i = 0; i < s->n_annotations; i++) {
 		rec->annotations[i].key = xstrdup(s->annotations[i].key);
@@ -179,14 +180,10 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
  * A restored container runs at once: no fifo. */
 static int plan_channels(struct create_plan *p, struct cell_err **err)
 {
-	if (p->restore)
-		goto sync;
-	if (mkfifoat(p->dir.fd, EXEC_FIFO, 0600) < 0)
+	if (!p->restore && mkfifoat(p->dir.fd, EXEC_FIFO, 0600) < 0)
 		return cell_err_sys(err, "create %s/%s", p->dir.path, EXEC_FIFO);
-	p->fifo_fd = openat(p->dir.fd, EXEC_FIFO, O_RDWR | O_CLOEXEC);
-	if (p->fifo_fd < 0)
+	if (!p->restore && (p->fifo_fd = openat(p->dir.fd, EXEC_FIFO, O_RDWR | O_CLOEXEC)) < 0)
 		return cell_err_sys(err, "open %s/%s", p->dir.path, EXEC_FIFO);
-sync:;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return cell_err_sys(err, "socketpair");
@@ -317,14 +314,14 @@ static int plan_commit(struct create_plan *p, struct cell_err **err)
 	int r = sync_expect(p->sync_parent, SYNC_READY, NULL, err);
 	if (r < 0)
 		return r;
-	if (p->restore)
-		goto release;
-	if (p->opts->pid_file && (r = cell_write_pid_file(p->opts->pid_file, p->pid, err)) < 0)
-		return cell_err_wrap(err, "--pid-file");
-	p->rec.phase = STATE_PHASE_CREATED;
-	if ((r = state_record_write(&p->dir, &p->rec, err)) < 0)
-		return r;
-release:;
+	if (!p->restore) {
+		if (p->opts->pid_file &&
+		    (r = cell_write_pid_file(p->opts->pid_file, p->pid, err)) < 0)
+			return cell_err_wrap(err, "--pid-file");
+		p->rec.phase = STATE_PHASE_CREATED;
+		if ((r = state_record_write(&p->dir, &p->rec, err)) < 0)
+			return r;
+	}
 	_cleanup_free_ char *state = create_plan_state(p, "created");
 	r = sync_send(p->sync_parent, SYNC_COMMITTED, state, -1);
 	return r < 0 ? cell_err(err, -r, "release the init") : 0;
@@ -381,13 +378,22 @@ void create_plan_init(struct create_plan *p, const struct container_ctx *ctx,
 
 int create_plan_run(struct create_plan *p, struct cell_err **err)
 {
-	int r = plan_load(p, err);
-	if (r == 0 && (r = plan_record(p, err)) == 0 && (r = plan_cgroup(p, err)) == 0 &&
-	    (r = network_prepare(p, err)) == 0 &&
-	    (r = plan_channels(p, err)) == 0 && (r = plan_spawn(p, err)) == 0 &&
-	    (r = plan_configure(p, err)) == 0 && (r = plan_hooks(p, err)) == 0 &&
-	    (r = plan_terminal(p, err)) == 0 && (r = plan_seccomp_listener(p, err)) == 0)
-		r = plan_commit(p, err);
+	static const struct {
+		const char *name;
+		int (*run)(struct create_plan *p, struct cell_err **err);
+	} phases[] = {
+		{ "load", plan_load },		 { "record", plan_record },
+		{ "cgroup", plan_cgroup },	 { "network", network_prepare },
+		{ "channels", plan_channels },	 { "spawn", plan_spawn },
+		{ "configure", plan_configure }, { "hooks", plan_hooks },
+		{ "terminal", plan_terminal },	 { "seccomp listener", plan_seccomp_listener },
+		{ "commit", plan_commit },
+	};
+	int r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(phases) && r == 0; i++) {
+		cell_debug("create \"%s\": %s", p->opts->id, phases[i].name);
+		r = phases[i].run(p, err);
+	}
 	return r;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ckpt/ckpt.h"
 #include "container/hooks.h"
 #include "container/internal.h"
 #include "container/rootfs.h"
@@ -128,6 +129,20 @@ static void preserve_fds(int n)
 	syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
+/* Restore: no process of our own to start.  Once cell has made it all
+ * official, the checkpoint's tree takes this process over, memory, fds,
+ * credentials and security included, so none of that is set up here.  Only
+ * a failed restore returns, and cell has its error already: exit quietly. */
+__attribute__((noreturn)) static void become_restored(int sock)
+{
+	struct cell_err *err = NULL;
+	struct sync_msg m = { .fd = -1 };
+	if (sync_send(sock, SYNC_READY, NULL, -1) == 0 &&
+	    sync_expect(sock, SYNC_COMMITTED, &m, &err) == 0)
+		ckpt_restore_child(sock, &err);
+	_exit(127);
+}
+
 static int run(struct create_plan *p, struct cell_err **err)
 {
 	int sock = p->sync_child;
@@ -146,6 +161,8 @@ static int run(struct create_plan *p, struct cell_err **err)
 		return r;
 	if ((r = build_world(p, &rc, err)) < 0 || (r = hooks_then_pivot(p, &rc, sock, err)) < 0)
 		return r;
+	if (p->restore)
+		become_restored(sock);
 	if ((r = setup_terminal(p, sock, err)) < 0)
 		return r;
 	if (proc->cwd && chdir(proc->cwd) < 0)

@@ -132,9 +132,9 @@ int container_start(const struct container_ctx *ctx, const char *id, struct cell
 	h.rec.phase = STATE_PHASE_STARTED;
 	if ((r = state_record_write(&h.dir, &h.rec, err)) < 0)
 		goto out;
-	if (load_spec(&h, &spec, &e) == 0)
+	if (h.rec.late_hooks && load_spec(&h, &spec, &e) == 0)
 		run_hooks_warn(&h, spec, OCI_HOOK_POSTSTART, "running");
-	else
+	else if (h.rec.late_hooks)
 		cell_warn("container \"%s\": poststart hooks not run: %s", id, e->msg);
 	cell_err_free(e);
 out:
@@ -224,7 +224,8 @@ int container_delete(const struct container_ctx *ctx, const char *id, bool force
 		if ((r = stop_all(&h, err)) < 0)
 			goto out;
 	}
-	hooks = h.have_rec && h.rec.phase != STATE_PHASE_CREATING && load_spec(&h, &spec, &e) == 0;
+	hooks = h.have_rec && h.rec.phase != STATE_PHASE_CREATING && h.rec.late_hooks &&
+		load_spec(&h, &spec, &e) == 0;
 	cell_err_free(e);
 	if ((r = container_undo(&h.dir, err)) < 0) {
 		cell_err_wrap(err, "delete container \"%s\"", id);

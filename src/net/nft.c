@@ -11,14 +11,15 @@
  * has to be remembered. */
 #include <errno.h>
 #include <json-c/json.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/util.h"
 #include "net/internal.h"
+#include "net/nft-lib.h"
 
 struct nft {
+	const struct nft_lib *lib;
 	struct nft_ctx *ctx;
 	char *error; /* nft's error text of the last failed command */
 };
@@ -62,12 +63,17 @@ static const char table_cmds[] =
 
 int nft_open(struct nft **ret, struct cell_err **err)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const struct nft_lib *lib;
+	int r = nft_lib(&lib, err);
+	if (r < 0)
+		return r;
+	struct nft_ctx *ctx = lib->ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return cell_err(err, ENOMEM, "libnftables");
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
+	lib->ctx_buffer_output(ctx);
+	lib->ctx_buffer_error(ctx);
 	struct nft *n = xcalloc(1, sizeof(*n));
+	n->lib = lib;
 	n->ctx = ctx;
 	*ret = n;
 	return 0;
@@ -77,7 +83,7 @@ void nft_close(struct nft *n)
 {
 	if (!n)
 		return;
-	nft_ctx_free(n->ctx);
+	n->lib->ctx_free(n->ctx);
 	free(n->error);
 	free(n);
 }
@@ -106,9 +112,9 @@ static char *first_error_line(struct nft *n)
 static int run(struct nft *n, const char *cmds)
 {
 	/* Reading a buffer rewinds it: every command starts with empty ones. */
-	nft_ctx_get_output_buffer(n->ctx);
-	int r = nft_run_cmd_from_buffer(n->ctx, cmds);
-	const char *e = nft_ctx_get_error_buffer(n->ctx);
+	n->lib->ctx_get_output_buffer(n->ctx);
+	int r = n->lib->run_cmd_from_buffer(n->ctx, cmds);
+	const char *e = n->lib->ctx_get_error_buffer(n->ctx);
 	free(n->error);
 	n->error = xstrdup(e ? e : "");
 	if (r == 0)
@@ -152,17 +158,17 @@ int nft_list_json(struct nft *n, const char *kind, const char *name, char **ret,
 		  struct cell_err **err)
 {
 	_cleanup_free_ char *cmd = xasprintf("list %s " NFT_TABLE " %s", kind, name);
-	unsigned int flags = nft_ctx_output_get_flags(n->ctx);
-	nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
+	unsigned int flags = n->lib->ctx_output_get_flags(n->ctx);
+	n->lib->ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
 	int r = run(n, cmd);
-	nft_ctx_output_set_flags(n->ctx, flags);
+	n->lib->ctx_output_set_flags(n->ctx, flags);
 	if (r == -ENOENT)
 		return r;
 	if (r < 0) {
 		_cleanup_free_ char *why = first_error_line(n);
 		return cell_err(err, -r, "nftables: %s: %s", cmd, why);
 	}
-	const char *out = nft_ctx_get_output_buffer(n->ctx);
+	const char *out = n->lib->ctx_get_output_buffer(n->ctx);
 	*ret = xstrdup(out ? out : "");
 	return 0;
 }

@@ -42,6 +42,8 @@ struct state_record {
 	char *cgroup;         /* the cgroupsPath used */
 	bool own_userns;      /* the container has a user namespace of its own */
 	bool own_pidns;       /* ... and a PID namespace (kill --all relies on it) */
+	bool late_hooks;      /* poststart or poststop hooks: start and delete
+			       * read the config only when there are some */
 	struct oci_kv *annotations;
 	size_t n_annotations;
 };

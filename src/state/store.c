@@ -188,6 +188,7 @@ int state_record_write(struct state_dir *dir, const struct state_record *rec,
 	json_object_object_add(o, "cgroup", json_object_new_string(rec->cgroup ? rec->cgroup : ""));
 	json_object_object_add(o, "own_userns", json_object_new_boolean(rec->own_userns));
 	json_object_object_add(o, "own_pidns", json_object_new_boolean(rec->own_pidns));
+	json_object_object_add(o, "late_hooks", json_object_new_boolean(rec->late_hooks));
 	json_object *ann = json_object_new_object();
 	for (size_t i = 0; i < rec->n_annotations; i++)
 		json_object_object_add(ann, rec->annotations[i].key,
@@ -247,6 +248,9 @@ int state_record_read(struct state_dir *dir, struct state_record *ret, struct ce
 		rec.own_userns = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "own_pidns", &v))
 		rec.own_pidns = json_object_get_boolean(v);
+	/* Absent in records of older cells: assume there may be hooks. */
+	rec.late_hooks = !json_object_object_get_ex(o, "late_hooks", &v) ||
+			 json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "annotations", &v) &&
 	    json_object_is_type(v, json_type_object)) {
 		size_t n = (size_t)json_object_object_length(v), i = 0;

@@ -85,7 +85,19 @@ static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struc
 {
 	const char *parent = l->cgroup_parent ? l->cgroup_parent : DEFAULT_CG_PARENT;
 	_cleanup_free_ char *path = xasprintf("%s/%s", parent, vi->id);
-	int r = cgroup_resolve(path, &vi->cg, err);
+	int r;
+	if (!l->cgroup_parent) {
+		/* cell's own parent is shared by every VM: whoever removes the
+		 * last VM removes it (when empty; never forced). */
+		struct cgroup *shared = NULL;
+		if ((r = cgroup_resolve(DEFAULT_CG_PARENT, &shared, err)) < 0)
+			return r;
+		r = ledger_append(&vi->dir, "cgroup-parent", cgroup_dirs(shared), err);
+		cgroup_free(shared);
+		if (r < 0)
+			return r;
+	}
+	r = cgroup_resolve(path, &vi->cg, err);
 	if (r < 0 || (r = ledger_append(&vi->dir, "cgroup", cgroup_dirs(vi->cg), err)) < 0 ||
 	    (r = cgroup_make(vi->cg, err)) < 0)
 		return r;

@@ -154,25 +154,44 @@ char *vm_result_describe(const struct vm_result *r)
 	return xstrdup(r->report[0] ? r->report : "ended");
 }
 
+/* The VM's cgroup: whatever is left in it is killed, then it goes (killed
+ * tasks leave once they have fully exited: retry for a moment). */
+static int undo_cgroup(char *const *dirs, struct cell_err **err)
+{
+	struct cgroup *cg = NULL;
+	if (cgroup_open_dirs(dirs, &cg, err) < 0) {
+		cell_err_free(*err);
+		*err = NULL;
+		return 0; /* gone already */
+	}
+	_cleanup_err_ struct cell_err *e2 = NULL;
+	cgroup_kill_all(cg, SIGKILL, &e2);
+	int r;
+	for (int tries = 0;; tries++) {
+		r = cgroup_destroy(cg, err);
+		if (r != -EBUSY || tries >= 100)
+			break;
+		cell_err_free(*err);
+		*err = NULL;
+		usleep(10000);
+	}
+	cgroup_free(cg);
+	return r;
+}
+
 int vm_record_cleanup(struct state_dir *dir, struct cell_err **err)
 {
 	struct ledger_entry *e = NULL;
 	size_t n = 0;
 	int r = ledger_read(dir, &e, &n, err);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (strcmp(e[i].kind, "cgroup") != 0)
-			continue;
-		struct cgroup *cg = NULL;
-		if (cgroup_open_dirs(e[i].args, &cg, err) == 0) {
-			_cleanup_err_ struct cell_err *e2 = NULL;
-			cgroup_kill_all(cg, SIGKILL, &e2);
-			r = cgroup_destroy(cg, err);
-			cgroup_free(cg);
-		} else {
-			cell_err_free(*err);
-			*err = NULL;
-		}
-	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strcmp(e[i].kind, "cgroup") == 0)
+			r = undo_cgroup(e[i].args, err);
+	/* then the shared parent, if it is empty now */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strcmp(e[i].kind, "cgroup-parent") == 0)
+			for (char *const *d = e[i].args; d && *d; d++)
+				rmdir(*d);
 	ledger_free(e, n);
 	if (r < 0)
 		return r;
