@@ -20,6 +20,7 @@
 #include "container/hooks.h"
 #include "container/internal.h"
 #include "container/rootfs.h"
+#include "container/spawn.h"
 #include "container/sync.h"
 #include "container/tty.h"
 #include "os/cgroup.h"
@@ -197,11 +198,10 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
  * of ours: it gives up when the sync socket closes. */
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
-	int cgfd = cgroup_v2_fd(p->cg);
+	/* (Two stages go through an intermediate; no CLONE_INTO_CGROUP there.) */
+	int cgfd = p->ns.two_stage ? -1 : cgroup_v2_fd(p->cg);
 	p->into_cgroup = cgfd >= 0;
-	pid_t pid = ns_clone_init(&p->ns, cgfd, &p->pidfd, err);
-	if (pid == 0)
-		container_init(p);
+	pid_t pid = spawn_init(p, cgfd, err);
 	if (pid < 0)
 		return pid;
 	p->pid = pid;
@@ -221,7 +221,7 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 static int plan_configure(struct create_plan *p, struct cell_err **err)
 {
 	int r;
-	if (p->ns.is_new[OCI_NS_USER] &&
+	if (p->ns.is_new[OCI_NS_USER] && !p->ns.two_stage &&
 	    (r = ns_write_id_maps(p->pid, &p->spec->linux_, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_GO, NULL, -1)) < 0)

@@ -60,7 +60,8 @@ static int wait_placed(void *arg, struct cell_err **err)
 static int build_world(struct create_plan *p, struct rootfs_ctx *rc, struct cell_err **err)
 {
 	int r;
-	if ((r = ns_join(&p->ns, err)) < 0 || (r = ns_become_root(&p->ns, err)) < 0 ||
+	if ((!p->ns.two_stage_init && (r = ns_join(&p->ns, err)) < 0) ||
+	    (r = ns_become_root(&p->ns, err)) < 0 ||
 	    (r = ns_unshare_time(&p->ns, &p->spec->linux_, err)) < 0)
 		return r;
 	if ((r = set_names(p->spec, &p->ns, err)) < 0)

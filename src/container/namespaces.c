@@ -55,24 +55,15 @@ int ns_plan_init(const struct oci_linux *l, struct ns_plan *ret, struct cell_err
 		return cell_err(err, 0, "linux.namespaces: a mount namespace is required "
 					"(cell never changes the host's root filesystem)");
 	}
-	if (p.join_fd[OCI_NS_USER] >= 0 && (p.clone_flags & ~(uint64_t)CLONE_NEWUSER)) {
-		/* The new namespaces must belong to the joined user namespace, which
-		 * takes a second fork inside it; not done yet. */
-		ns_plan_close(&p);
-		return cell_err(err, ENOTSUP, "linux.namespaces: joining a user namespace while "
-					      "creating other namespaces is not supported yet");
-	}
-	if (p.is_new[OCI_NS_USER]) {
-		for (int t = 0; t < OCI_NS_TYPES; t++) {
-			if (p.join_fd[t] >= 0 && t != OCI_NS_PID) {
-				ns_plan_close(&p);
-				return cell_err(err, ENOTSUP,
-						"linux.namespaces: joining the %s namespace of another "
-						"container while creating a user namespace is not "
-						"supported yet", oci_ns_type_name((enum oci_ns_type)t));
-			}
-		}
-	}
+	/* New namespaces belong to the user namespace of whoever creates them.
+	 * With a joined user namespace they must be made inside it; with a new
+	 * one, joined namespaces must be entered while we still hold the host's
+	 * privileges.  Either takes an intermediate process (spawn.c). */
+	bool joins = false;
+	for (int t = 0; t < OCI_NS_TYPES; t++)
+		joins |= t != OCI_NS_USER && t != OCI_NS_PID && p.join_fd[t] >= 0;
+	p.two_stage = (p.join_fd[OCI_NS_USER] >= 0 && (p.clone_flags & ~(uint64_t)CLONE_NEWUSER)) ||
+		      (p.is_new[OCI_NS_USER] && joins);
 	*ret = p;
 	return 0;
 }

@@ -21,6 +21,11 @@ struct ns_plan {
 	bool is_new[OCI_NS_TYPES];
 	int join_fd[OCI_NS_TYPES]; /* -1 unless joined */
 	uint64_t clone_flags;      /* CLONE_NEW* for clone3 */
+	/* Spawned through an intermediate that joins, then unshares (spawn.c):
+	 * when new namespaces must belong to a joined user namespace, or
+	 * joined ones be entered before a new user namespace exists. */
+	bool two_stage;
+	bool two_stage_init; /* in the init of a two-stage spawn: joins are done */
 };
 
 int ns_plan_init(const struct oci_linux *l, struct ns_plan *ret, struct cell_err **err);

@@ -9,7 +9,8 @@
 #include "os/unix.h"
 
 static const char *const type_names[] = {
-	[SYNC_GO] = "go", [SYNC_PLACED] = "placed", [SYNC_HOOKS] = "hooks", [SYNC_HOOKS_DONE] = "hooks-done",
+	[SYNC_GO] = "go", [SYNC_PLACED] = "placed", [SYNC_USERNS] = "userns",
+	[SYNC_MAPPED] = "mapped", [SYNC_INIT] = "init", [SYNC_HOOKS] = "hooks", [SYNC_HOOKS_DONE] = "hooks-done",
 	[SYNC_PTY] = "pty", [SYNC_SECCOMP] = "seccomp", [SYNC_READY] = "ready", [SYNC_COMMITTED] = "committed",
 	[SYNC_ERROR] = "error",
 };

@@ -30,6 +30,9 @@
 enum sync_type {
 	SYNC_GO = 1,
 	SYNC_PLACED,
+	SYNC_USERNS,  /* two-stage spawn: the intermediate made a user namespace */
+	SYNC_MAPPED,  /* ... and the parent wrote its id maps */
+	SYNC_INIT,    /* ... and here is the init's pid */
 	SYNC_HOOKS,
 	SYNC_HOOKS_DONE,
 	SYNC_PTY,

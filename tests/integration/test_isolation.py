@@ -237,3 +237,55 @@ def test_rootfs_propagation_private(t):
     out = sh(t, "awk '$5 == \"/\"' /proc/self/mountinfo",
              edit=lambda c: c["linux"].update(rootfsPropagation="private"))
     assert "shared:" not in out and "master:" not in out, out
+
+
+def userns_edit(c):
+    c["linux"]["namespaces"].append({"type": "user"})
+    c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def test_new_user_namespace_joining_network(t):
+    # A Kubernetes pod with user namespaces: the pod's network namespace
+    # (here a holder container's) is joined, everything else is new.
+    hb = t.bundle(["/bin/sleep", "30"])
+    holder = t.new_id()
+    t.cell("run", "-d", "--bundle", hb, holder)
+    hpid = t.state(holder)["pid"]
+
+    def edit(c):
+        userns_edit(c)
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+        c["linux"]["namespaces"].append({"type": "network", "path": f"/proc/{hpid}/ns/net"})
+        # sysfs cannot be mounted without a network namespace of our own.
+        c["mounts"] = [m for m in c["mounts"] if m["type"] != "sysfs"]
+    b = t.bundle(["/bin/sh", "-c", "echo $$; cat /proc/self/uid_map; readlink /proc/self/ns/net"],
+                 edit=edit, rootfs_copy=True)
+    subprocess.run(["chown", "-R", "100000:100000", os.path.join(b, "rootfs")], check=True)
+    out = t.run(b).out.split("\n")
+    assert out[0] == "1", out
+    assert out[1].split() == ["0", "100000", "65536"], out
+    assert out[2] == os.readlink(f"/proc/{hpid}/ns/net"), out
+
+
+def test_joined_user_namespace_with_new_namespaces(t):
+    # Join a holder's user namespace; make new mount, pid, uts, ipc inside it.
+    hb = t.bundle(["/bin/sleep", "30"], edit=userns_edit, rootfs_copy=True)
+    subprocess.run(["chown", "-R", "100000:100000", os.path.join(hb, "rootfs")], check=True)
+    holder = t.new_id()
+    t.cell("run", "-d", "--bundle", hb, holder)
+    hpid = t.state(holder)["pid"]
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user", "path": f"/proc/{hpid}/ns/user"})
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
+                                    if n["type"] not in ("network", "cgroup")]
+        c["linux"]["namespaces"].append({"type": "network", "path": f"/proc/{hpid}/ns/net"})
+        c["mounts"] = [m for m in c["mounts"] if m["type"] not in ("sysfs", "cgroup")]
+        c["hostname"] = "inner"
+    b = t.bundle(["/bin/sh", "-c", "echo $$; hostname; readlink /proc/self/ns/user; id -u"],
+                 edit=edit, rootfs_copy=True)
+    subprocess.run(["chown", "-R", "100000:100000", os.path.join(b, "rootfs")], check=True)
+    out = t.run(b).out.split("\n")
+    assert out[0] == "1" and out[1] == "inner", out
+    assert out[2] == os.readlink(f"/proc/{hpid}/ns/user") and out[3] == "0", out

@@ -220,10 +220,13 @@ static long do_clone(struct lg_task *t, const struct clone_req *q)
 	_cleanup_err_ struct cell_err *err = NULL;
 	if (lg_task_start(lg, c, &err) < 0) {
 		cell_warn("light guest: clone: %s", err->msg);
-		/* It never ran: let it die as if killed. */
+		/* It never ran: a process dies as if killed; a thread just
+		 * leaves (its process goes on). */
 		pthread_mutex_lock(&lg->lock);
-		c->proc->exiting = true;
-		c->proc->exit_code = SIGKILL;
+		if (!(fl & CLONE_THREAD)) {
+			c->proc->exiting = true;
+			c->proc->exit_code = SIGKILL;
+		}
 		pthread_mutex_unlock(&lg->lock);
 		lg_task_exit(c);
 		lg_task_free(c);

@@ -114,6 +114,15 @@ static inline void vt_free(struct lg *lg, struct lg_task *t)
 {
 	struct lg_proc *p = t->proc;
 	lg_task_free(t);
+	for (int pid = 1; pid < lg->maxpid; pid++) { /* children that never ran */
+		struct lg_proc *c = lg->procs[pid];
+		if (c && c != p && c->pid == pid) {
+			if (c->sighand && --c->sighand->refs == 0)
+				free(c->sighand);
+			free(c->exe);
+			free(c);
+		}
+	}
 	free(p->sighand);
 	free(p);
 	free(lg->procs);
