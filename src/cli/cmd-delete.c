@@ -1,4 +1,5 @@
 /* cell delete [--force|-f] ID */
+#include <errno.h>
 #include <getopt.h>
 
 #include "cli/cli.h"
@@ -21,7 +22,12 @@ CLI_COMMAND(delete)
 	struct container_ctx cctx;
 	cli_container_ctx(ctx, &cctx);
 	struct cell_err *err = NULL;
-	if (container_delete(&cctx, argv[optind], force, &err) < 0)
-		return cli_fail(err);
-	return 0;
+	r = container_delete(&cctx, argv[optind], force, &err);
+	/* As runc: forcing the delete of what does not exist succeeds (podman
+	 * deletes a container after a checkpoint has done so already). */
+	if (r == -ENOENT && force) {
+		cell_err_free(err);
+		return 0;
+	}
+	return r < 0 ? cli_fail(err) : 0;
 }

@@ -545,7 +545,7 @@ def test_sqlite_writes_on(t):
     os.chmod(db, 0o666)
     b = debian_bundle(t, ["/usr/bin/bash", "-c", "i=0; while true; do i=$((i+1)); "
                           "echo \"INSERT INTO t VALUES($i);\"; sleep 0.02; done | "
-                          "sqlite3 /data/db"], data)
+                          "sqlite3 -cmd '.timeout 5000' /data/db"], data)
     cid = t.new_id("sql")
     t.cell("run", "-d", "--bundle", b, cid)
 
@@ -606,3 +606,87 @@ def test_python_http_server(t):
     assert lasting(ns_procs(t, cid), ("python3",)) == pid_before
     assert get() == "hello from a checkpointed server\n"
     h.cell("delete", "--force", cid)
+
+
+# -- clients: podman and containerd drive cell's checkpoint and restore -------
+
+def test_podman_checkpoint_restore(t):
+    from test_clients import Podman, tarball
+    pm = Podman(t)
+    pm("import", tarball(t), "localhost/cellbb:test")
+    # podman's default seccomp profile is a filter the engine cannot
+    # restore yet: the container runs without one.
+    cid = pm("run", "-d", "--network", "none", "--security-opt", "seccomp=unconfined",
+             "--name", "ck", "localhost/cellbb:test", "sh", "-c",
+             "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done").stdout.strip()
+
+    def logs():
+        return [int(x) for x in pm("logs", "ck").stdout.split() if x.isdigit()]
+    wait_for(lambda: len(logs()) >= 5, "podman's container to count")
+    r = pm("container", "checkpoint", "ck", check=False)
+    if r.returncode != 0 and "CRIU" in r.stderr:
+        raise Skip(f"podman refuses checkpoints without a working criu: {r.stderr.strip()}")
+    assert r.returncode == 0, r
+    st = json.loads(pm("inspect", "ck").stdout)[0]["State"]
+    assert st["Status"] == "exited" and st["Checkpointed"], st
+    n = len(logs())
+    pm("container", "restore", "ck")
+    st = json.loads(pm("inspect", "ck").stdout)[0]["State"]
+    assert st["Status"] == "running" and st["Restored"], st
+    wait_for(lambda: len(logs()) >= n + 5, "the restored container to count")
+    got = logs()
+    # The counter went on from where it was: one sequence, no restart.
+    assert got == list(range(1, len(got) + 1)), got
+    # --leave-running (podman --keep-running / -R), then stop.
+    pm("container", "checkpoint", "-R", "ck")
+    assert json.loads(pm("inspect", "ck").stdout)[0]["State"]["Status"] == "running"
+    pm("rm", "-f", "-t", "0", "ck")
+    assert cid
+
+
+def test_containerd_task_checkpoint(t):
+    from test_clients import Containerd, make_oci_archive
+    cd = Containerd(t)
+    tar = os.path.join(t.tmp, "image.tar")
+    make_oci_archive(t, tar)
+    cd.ctr("image", "import", "--no-unpack=false", "--snapshotter", "native", tar)
+    data = data_dir(t)
+    cd.ctr("run", "-d", "--snapshotter", "native", "--runc-binary", t.cell_bin,
+           "--mount", f"type=bind,src={data},dst=/data,options=rbind:rw",
+           "localhost/cellbb:test", "c1", "sh", "-c",
+           "i=0; while true; do i=$((i+1)); echo $i > /data/count; sleep 0.05; done")
+    wait_for(lambda: read_int(f"{data}/count") >= 5, "containerd's task to count")
+    # containerd pauses the task, has the runtime checkpoint it (leaving it
+    # running), and resumes it.
+    work = os.path.join(t.tmp, "ctr-work")
+    img = os.path.join(t.tmp, "ctr-img")
+    cd.ctr("task", "checkpoint", "--image-path", img, "--work-path", work, "c1")
+    assert os.path.exists(os.path.join(img, "inventory.img")), os.listdir(img)
+    at = read_int(f"{data}/count")
+    wait_for(lambda: read_int(f"{data}/count") > at + 5, "the task to count on")
+    assert "RUNNING" in cd.ctr("task", "ls").stdout
+    # Into the content store, and --exit: the task is gone afterwards.
+    r = cd.ctr("task", "checkpoint", "--exit", "c1")
+    assert "checkpoint/c1" in r.stdout, r
+    wait_for(lambda: "RUNNING" not in cd.ctr("task", "ls").stdout, "the task to stop")
+    assert_stopped_counting(data)
+    cd.ctr("task", "delete", "c1")
+    # A task checkpoint with the container's image, restored as a new
+    # container: ctr 1.6's whole round trip.
+    cd.ctr("task", "start", "-d", "c1")
+    wait_for(lambda: read_int(f"{data}/count") >= 5, "the new task to count")
+    cd.ctr("container", "checkpoint", "--task", "--image", "c1", "localhost/ck:1")
+    at = read_int(f"{data}/count")
+    cd.ctr("task", "kill", "-s", "KILL", "c1")
+    wait_for(lambda: "RUNNING" not in cd.ctr("task", "ls").stdout, "the task to stop")
+    later = read_int(f"{data}/count")
+    cd.ctr("task", "delete", "c1")
+    cd.ctr("container", "delete", "c1")
+    r = cd.ctr("container", "restore", "--live", "c1", "localhost/ck:1", check=False)
+    assert r.returncode == 0, r
+    if "RUNNING" not in cd.ctr("task", "ls").stdout:
+        cd.ctr("task", "start", "-d", "c1")
+    v = wait_for(lambda: (lambda x: x if x != later else 0)(read_int(f"{data}/count")),
+                 "the restored task to count")
+    assert at - 5 < v < later, (at, v, later)
+    cd.ctr("task", "kill", "-s", "KILL", "c1")
