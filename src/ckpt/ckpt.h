@@ -65,9 +65,10 @@ struct ckpt_dump_opts {
 };
 
 /* Dump the tree.  On failure nothing of the image is valid and the tree is
- * left running as it was (detached), unless it died under us.  -EAGAIN: a
- * process was a zombie (not supported); usually its parent reaps it at
- * once, so a caller may empty the directory and try again. */
+ * left running as it was (detached), unless it died under us.  -EAGAIN:
+ * the tree was caught in a state that usually passes at once and is not
+ * supported (a zombie its parent has not reaped yet, a file lock held): a
+ * caller may empty the directory and try again. */
 int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats,
 	      struct cell_err **err);
 

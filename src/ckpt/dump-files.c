@@ -108,6 +108,14 @@ static int dump_one(struct ck_dump *d, struct ck_dtask *t, int fd, struct cell_e
 		free_info(&fi);
 		return r;
 	}
+	/* fdinfo lists the locks this fd holds (fs/locks.c show_fd_locks):
+	 * not restored, so refused; -EAGAIN, as most are held for moments. */
+	if (strstr(fi.fdinfo, "\nlock:")) {
+		r = cell_err(err, EAGAIN, "fd %d (%s) holds a file lock: not supported yet", fd,
+			     fi.link);
+		free_info(&fi);
+		return r;
+	}
 	uint32_t id = shared_id(d, t->pid, fd, &fi.st);
 	if (!id) {
 		const struct ck_file_ops *ops = NULL;

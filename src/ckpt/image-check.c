@@ -72,6 +72,9 @@ static int check_threads(const struct ck_image *img, const struct ck_proc *p,
 				if ((q != p || k != i) && q->threads[k].tid == t->tid)
 					return cell_err(err, EINVAL, "thread id %u used twice", t->tid);
 		}
+		if (t->seccomp_id && !ck_image_seccomp(img, t->seccomp_id))
+			return cell_err(err, EINVAL, "thread %u: no seccomp filter %u", t->tid,
+					t->seccomp_id);
 		if (t->rseq_ptr && (t->rseq_len < 32 || t->rseq_len > 1024))
 			return cell_err(err, EINVAL, "thread %u: rseq length %u", t->tid, t->rseq_len);
 	}

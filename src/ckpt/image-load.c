@@ -34,6 +34,14 @@ const struct ck_shmem *ck_image_shmem(const struct ck_image *img, uint32_t id)
 	return NULL;
 }
 
+const struct ck_seccomp *ck_image_seccomp(const struct ck_image *img, uint32_t id)
+{
+	for (size_t i = 0; id && i < img->nseccomps; i++)
+		if (img->seccomps[i].id == id)
+			return &img->seccomps[i];
+	return NULL;
+}
+
 int ck_image_load_inventory(int dirfd, struct ck_inventory *ret, struct cell_err **err)
 {
 	_cleanup_img_reader_ struct img_reader *r = NULL;
@@ -276,6 +284,50 @@ static int add_file(struct ck_image *img, const struct img_rec *rec, struct cell
 	return 0;
 }
 
+/* A seccomp filter: after its parent, whole instructions, and a flag the
+ * kernel knows. */
+static int add_seccomp(struct ck_image *img, const struct img_rec *rec, struct cell_err **err)
+{
+	struct ck_seccomp f;
+	int k = img_decode(rec, &ck_seccomp_schema, &f, err);
+	if (k < 0)
+		return k;
+	if (!f.id || ck_image_seccomp(img, f.id) || (f.parent && !ck_image_seccomp(img, f.parent)) ||
+	    f.insns_len == 0 || f.insns_len % 8 || (f.flags & ~1u)) {
+		img_obj_free(&ck_seccomp_schema, &f);
+		return cell_err(err, EINVAL, "seccomp filter %u: duplicate, parent %u unknown, %zu "
+				"bytes or flags %#x", f.id, f.parent, f.insns_len, f.flags);
+	}
+	if (img->nseccomps >= CK_SECCOMP_MAX) {
+		img_obj_free(&ck_seccomp_schema, &f);
+		return cell_err(err, E2BIG, "more than %u seccomp filters", CK_SECCOMP_MAX);
+	}
+	*PUSH(img->seccomps, img->nseccomps, CK_SECCOMP_MAX, "seccomp filters") = f;
+	return 0;
+}
+
+/* A piece of a file's stream: after its file record, in order. */
+static int add_file_data(struct ck_image *img, const struct img_rec *rec, struct cell_err **err)
+{
+	struct ck_file_data d;
+	int k = img_decode(rec, &ck_file_data_schema, &d, err);
+	if (k < 0)
+		return k;
+	struct ck_file *f = (struct ck_file *)ck_image_file(img, d.id);
+	if (!f || d.stream >= CK_FILE_STREAMS)
+		return cell_err(err, EINVAL, "file data for %s file %u stream %u",
+				f ? "a" : "missing", d.id, d.stream);
+	struct ck_blob *b = &f->data[d.stream];
+	if (d.offset != b->len || d.len == 0 || d.len > CK_FILE_DATA_MAX - b->len)
+		return cell_err(err, EINVAL, "file %u stream %u: %zu bytes at %llu after %zu, or past "
+				"%u bytes", d.id, d.stream, d.len, (unsigned long long)d.offset,
+				b->len, CK_FILE_DATA_MAX);
+	b->data = xrealloc(b->data, b->len + d.len);
+	memcpy(b->data + b->len, d.data, d.len);
+	b->len += d.len;
+	return 0;
+}
+
 static int add_record(struct ck_image *img, const struct img_rec *rec, struct cell_err **err)
 {
 	switch (rec->type) {
@@ -298,6 +350,8 @@ static int add_record(struct ck_image *img, const struct img_rec *rec, struct ce
 	case CK_REC_TIMER:
 	case CK_REC_SIGINFO: return add_list(img, rec, err);
 	case CK_REC_SHMEM: return add_shmem(img, rec, err);
+	case CK_REC_FILE_DATA: return add_file_data(img, rec, err);
+	case CK_REC_SECCOMP: return add_seccomp(img, rec, err);
 	}
 	if (rec->type >= CK_REC_FILE_FIRST && rec->type <= CK_REC_FILE_LAST)
 		return add_file(img, rec, err);
@@ -384,12 +438,17 @@ void ck_image_free(struct ck_image *img)
 	for (size_t i = 0; i < img->nfiles; i++) {
 		img_obj_free(img->files[i].ops->schema, img->files[i].obj);
 		free(img->files[i].obj);
+		for (size_t k = 0; k < CK_FILE_STREAMS; k++)
+			free(img->files[i].data[k].data);
 	}
 	free(img->files);
 	for (size_t i = 0; i < img->nshmems; i++)
 		img_obj_free(&ck_shmem_schema, &img->shmems[i]);
 	free(img->shmems);
 	free(img->trackers);
+	for (size_t i = 0; i < img->nseccomps; i++)
+		img_obj_free(&ck_seccomp_schema, &img->seccomps[i]);
+	free(img->seccomps);
 	free(img);
 }
 

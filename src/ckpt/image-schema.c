@@ -107,6 +107,7 @@ static const struct img_field thread_fields[] = {
 	IMG_U64(12, struct ck_thread, ss_size, 0),
 	IMG_I32(13, struct ck_thread, ss_flags, 0),
 	IMG_STR(14, struct ck_thread, comm, 15, 0),
+	IMG_U32(15, struct ck_thread, seccomp_id, 0),
 	/* Registers: tags 32..58, in struct user_regs_struct order. */
 	CK_GREGS(REG_FIELD)
 };
@@ -184,6 +185,24 @@ static const struct img_field tracker_fields[] = {
 };
 const struct img_schema ck_tracker_schema =
 	IMG_SCHEMA(CK_REC_TRACKER, "tracker", tracker_fields, struct ck_tracker);
+
+static const struct img_field seccomp_fields[] = {
+	IMG_U32(1, struct ck_seccomp, id, R),
+	IMG_U32(2, struct ck_seccomp, parent, 0),
+	IMG_U32(3, struct ck_seccomp, flags, 0),
+	IMG_BYTES(4, struct ck_seccomp, insns, insns_len, CK_SECCOMP_MAX_INSNS * 8, R),
+};
+const struct img_schema ck_seccomp_schema =
+	IMG_SCHEMA(CK_REC_SECCOMP, "seccomp", seccomp_fields, struct ck_seccomp);
+
+static const struct img_field file_data_fields[] = {
+	IMG_U32(1, struct ck_file_data, id, R),
+	IMG_U32(2, struct ck_file_data, stream, R),
+	IMG_U64(3, struct ck_file_data, offset, R),
+	IMG_REF(4, struct ck_file_data, data, len, CK_FILE_DATA_CHUNK, R),
+};
+const struct img_schema ck_file_data_schema =
+	IMG_SCHEMA(CK_REC_FILE_DATA, "file-data", file_data_fields, struct ck_file_data);
 
 static const struct img_field pages_fields[] = {
 	IMG_U32(1, struct ck_pages, pid, R),

@@ -29,6 +29,8 @@ enum {
 	CK_REC_FD = 27,
 	CK_REC_SHMEM = 28,
 	CK_REC_TRACKER = 29,
+	CK_REC_FILE_DATA = 30,
+	CK_REC_SECCOMP = 31,
 	/* 64..127: one record type per file kind, see files/files.h */
 	CK_REC_FILE_FIRST = 64,
 	CK_REC_FILE_LAST = 127,
@@ -170,6 +172,20 @@ struct ck_thread {
 	uint64_t ss_sp, ss_size;
 	int32_t ss_flags;
 	char *comm;
+	uint32_t seccomp_id; /* the newest seccomp filter of the thread, 0: none */
+};
+
+/* A seccomp filter: one per distinct filter of the tree; a thread's chain
+ * is its newest filter and the parents of that (seccomp.c). */
+#define CK_SECCOMP_MAX_INSNS 4096 /* BPF_MAXINSNS */
+#define CK_SECCOMP_MAX 1024	  /* filters in an image */
+
+struct ck_seccomp {
+	uint32_t id;
+	uint32_t parent; /* the filter installed before it, 0: none */
+	uint32_t flags;	 /* SECCOMP_FILTER_FLAG_LOG */
+	void *insns;	 /* struct sock_filter[], 8 bytes each, little-endian */
+	size_t insns_len;
 };
 
 struct ck_sigaction {
@@ -237,12 +253,33 @@ struct ck_pages {
 	size_t len;
 };
 
+/* Bulk data of a file that does not fit its record (a TCP socket's
+ * queues): FILE_DATA records, each a piece of one of the file's streams,
+ * in order.  The loader joins them into ck_file.data[stream]. */
+#define CK_FILE_STREAMS 2
+#define CK_FILE_DATA_CHUNK (1u << 20) /* bytes per FILE_DATA record, at most */
+#define CK_FILE_DATA_MAX (64u << 20)  /* bytes per stream, at most */
+
+struct ck_file_data {
+	uint32_t id;
+	uint32_t stream;
+	uint64_t offset;
+	const void *data;
+	size_t len;
+};
+
+struct ck_blob {
+	uint8_t *data;
+	size_t len;
+};
+
 /* A file-kind record decoded: the kind's own struct, found by its id. */
 struct ck_file {
 	uint32_t id;
 	uint16_t rec_type;
 	const struct ck_file_ops *ops;
 	void *obj; /* the kind's struct, decoded by its schema */
+	struct ck_blob data[CK_FILE_STREAMS];
 };
 
 struct ck_proc {
@@ -280,13 +317,16 @@ struct ck_image {
 	size_t nshmems;
 	struct ck_tracker *trackers; /* a pre-dump image's: it has no tasks */
 	size_t ntrackers;
+	struct ck_seccomp *seccomps;
+	size_t nseccomps;
 };
 
 /* Schemas of the records above, for writers and readers. */
 extern const struct img_schema ck_inventory_schema, ck_task_schema, ck_creds_schema,
 	ck_mm_schema, ck_vma_schema, ck_thread_schema, ck_sigaction_schema, ck_rlimit_schema,
 	ck_itimer_schema, ck_timer_schema, ck_siginfo_schema, ck_fd_schema, ck_shmem_schema,
-	ck_tracker_schema, ck_pages_schema, ck_shmem_pages_schema;
+	ck_tracker_schema, ck_pages_schema, ck_shmem_pages_schema, ck_file_data_schema,
+	ck_seccomp_schema;
 #define CK_PAGES_DATA_TAG 15
 
 /* Load inventory.img and core.img from dirfd, validated.  Errors name the
@@ -303,6 +343,7 @@ void ck_image_freep(struct ck_image **img);
 struct ck_proc *ck_image_proc(const struct ck_image *img, uint32_t pid);
 const struct ck_file *ck_image_file(const struct ck_image *img, uint32_t id);
 const struct ck_shmem *ck_image_shmem(const struct ck_image *img, uint32_t id);
+const struct ck_seccomp *ck_image_seccomp(const struct ck_image *img, uint32_t id);
 
 #define _cleanup_ck_image_ _cleanup_(ck_image_freep)
 

@@ -31,8 +31,6 @@ const struct option cli_ckpt_options[] = {
 static const char *refused(int c)
 {
 	switch (c) {
-	case OPT_CK_FILE_LOCKS:
-		return "--file-locks: file locks are not checkpointed by cell yet";
 	case OPT_CK_EXT_UNIX_SK:
 		return "--ext-unix-sk: unix sockets connected outside the container are not "
 		       "supported";
@@ -62,6 +60,7 @@ int cli_ckpt_option(const char *cmd, int c, const char *arg, char **argv,
 	case OPT_CK_WORK_PATH: o->work_path = arg; return 0;
 	case OPT_CK_PARENT_PATH: o->parent_path = arg; return 0;
 	case OPT_CK_TCP_ESTABLISHED: o->tcp_established = true; return 0;
+	case OPT_CK_FILE_LOCKS: return 0; /* see ckpt-opts.h */
 	case OPT_CK_PRINT_STATS: o->print_stats = true; return 0;
 	case OPT_CK_MANAGE_CGROUPS:
 		if (!strcmp(arg, "soft") || !strcmp(arg, "full") || !strcmp(arg, "strict"))

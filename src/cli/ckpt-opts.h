@@ -8,8 +8,12 @@
  *   --empty-ns network    what cell does anyway: namespaces are made from
  *        the config, none is restored from the image
  *   --status-fd N         a NUL byte is written there once the work is done
- *   --file-locks --ext-unix-sk --shell-job --auto-dedup --lazy-pages
- *   --page-server --manage-cgroups-mode ignore --empty-ns other    refused
+ *   --file-locks          (containerd always passes it) accepted: locks are
+ *        not checkpointed, and a tree holding one is refused at dump time
+ *        (after a few tries, as most locks are held for a moment), so no
+ *        image ever lacks a lock its tree held
+ *   --ext-unix-sk --shell-job --auto-dedup --lazy-pages --page-server
+ *   --manage-cgroups-mode ignore --empty-ns other    refused
  *
  * And one of cell's own: --print-stats prints the engine's figures (JSON). */
 #ifndef CELL_CLI_CKPT_OPTS_H

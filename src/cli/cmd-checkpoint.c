@@ -25,8 +25,8 @@ static void usage(void)
 	       "                       [--print-stats] ID\n"
 	       "       cell checkpoint --inspect DIR [--json]\n"
 	       "Accepted as runc does: --manage-cgroups-mode soft|full|strict, --empty-ns network,\n"
-	       "--status-fd N.  Refused: --file-locks, --ext-unix-sk, --shell-job, --auto-dedup,\n"
-	       "--lazy-pages, --page-server.\n");
+	       "--status-fd N, --file-locks (a tree holding a lock is refused).  Refused:\n"
+	       "--ext-unix-sk, --shell-job, --auto-dedup, --lazy-pages, --page-server.\n");
 }
 
 static int inspect(const char *dir, bool json)

@@ -141,9 +141,10 @@ static int set_frozen(struct ckpt_job *j, bool frozen, struct cell_err **err)
 	return 0;
 }
 
-/* A zombie in the tree fails a dump (-EAGAIN); a shell reaps its children
- * at once, so a dump that caught one is tried again, a few times.  A
- * failed dump leaves the tree as it was and its files invalid. */
+/* A dump that caught the tree in a passing state it cannot take (-EAGAIN:
+ * a child its shell had not reaped yet, a file lock held for a moment) is
+ * tried again, a few times.  A failed dump leaves the tree as it was and
+ * its files invalid. */
 static int dump_retrying(int imgfd, const struct ckpt_dump_opts *d, struct ckpt_stats *stats,
 			 struct cell_err **err)
 {

@@ -65,13 +65,12 @@ __attribute__((noreturn)) static void intermediate(struct create_plan *p)
 /* The parent's side of the two stages. */
 static int two_stage(struct create_plan *p, struct cell_err **err)
 {
-	int mid_fd = -1;
-	pid_t mid = os_clone3(CLONE_PIDFD, &mid_fd, NULL, 0);
+	/* Our child until we reap it below: its pid cannot be reused before. */
+	pid_t mid = os_clone3(0, NULL, NULL, 0);
 	if (mid == 0)
 		intermediate(p);
 	if (mid < 0)
 		return cell_err(err, -mid, "fork the namespace setup process");
-	_cleanup_close_ int mfd = mid_fd;
 	struct sync_msg m = { .fd = -1 };
 	int r = 0;
 	if (p->ns.is_new[OCI_NS_USER]) {

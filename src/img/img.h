@@ -28,7 +28,7 @@
 #include "base/err.h"
 
 #define IMG_MAGIC "CELL-IMG"
-#define IMG_VERSION_MAJOR 1
+#define IMG_VERSION_MAJOR 2
 #define IMG_VERSION_MINOR 0
 #define IMG_HEADER_SIZE 16
 #define IMG_REC_HEADER_SIZE 8

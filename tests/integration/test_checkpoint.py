@@ -399,7 +399,7 @@ def test_predump_image_is_refused_by_restore(t):
 def test_checkpoint_errors(t):
     # What podman asks to learn whether the runtime checkpoints at all.
     assert t.cell("checkpoint", "--help").rc == 0
-    for flag in ("--file-locks", "--ext-unix-sk", "--shell-job", "--lazy-pages",
+    for flag in ("--ext-unix-sk", "--shell-job", "--lazy-pages",
                  "--auto-dedup"):
         r = t.cell_fails("checkpoint", flag, "x")
         assert flag in r.err, r.err
