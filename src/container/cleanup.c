@@ -16,8 +16,22 @@ char *container_default_cgroup(const char *id)
 	return xasprintf("%s/%s", CONTAINER_CGROUP_PARENT, id);
 }
 
+/* The usual end of a container: its cgroup is empty and has no children,
+ * and one rmdir per hierarchy is all it takes.  false when anything is
+ * left (processes, nested cgroups), for the thorough path. */
+static bool rmdir_empty(char *const *dirs)
+{
+	bool all = true;
+	for (char *const *d = dirs; d && *d; d++)
+		if (rmdir(*d) < 0 && errno != ENOENT)
+			all = false;
+	return all;
+}
+
 static int undo_cgroup(char *const *dirs, struct cell_err **err)
 {
+	if (rmdir_empty(dirs))
+		return 0;
 	_cleanup_(cgroup_freep) struct cgroup *cg = NULL;
 	int r = cgroup_open_dirs(dirs, &cg, err);
 	if (r == -ENOENT) {

@@ -65,9 +65,6 @@ static int plan_load(struct create_plan *p, struct cell_err **err)
 	if (!S_ISDIR(st.st_mode))
 		return cell_err(err, ENOTDIR, "%s: root.path: %s is not a directory", p->config_path, abs);
 	p->rootfs = xstrdup(buf);
-	if (p->restore && p->spec->process->terminal)
-		return cell_err(err, EOPNOTSUPP, "%s: process.terminal: restoring a container with a "
-				"terminal is not supported yet", p->config_path);
 	if (p->spec->process->terminal && !o->console_socket && !o->keep_pty)
 		return cell_err(err, 0, "%s: process.terminal is true but no --console-socket was given",
 				p->config_path);
@@ -147,6 +144,26 @@ static char **missing_ancestors(char *const *dirs)
 /* Phase 3: the cgroup, with its limits.  Its directories are recorded, not
  * its path: a relative cgroupsPath means something else to a later command
  * running from another cgroup. */
+static int make_cgroup(struct create_plan *p, struct cell_err **err)
+{
+	int r;
+	/* A shared parent (/cell) that another container's delete removes just
+	 * as we make our directory below it vanishes under us (ENOENT, or
+	 * ENODEV from a cgroup being destroyed): make it again. */
+	for (int tries = 0; (r = cgroup_make(p->cg, err)) == -ENOENT || r == -ENODEV; tries++) {
+		if (tries == 5)
+			break;
+		cell_err_freep(err);
+	}
+	if (r < 0)
+		return cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup);
+	p->cgroup_made = true;
+	if (p->spec->linux_.resources &&
+	    (r = cgroup_apply(p->cg, p->spec->linux_.resources, err)) < 0)
+		return cell_err_wrap(err, "%s: linux.resources", p->config_path);
+	return 0;
+}
+
 static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 {
 	int r = cgroup_resolve(p->rec.cgroup, &p->cg, err);
@@ -167,12 +184,12 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 		return r;
 	if ((r = ledger_append(&p->dir, "cgroup", cgroup_dirs(p->cg), err)) < 0)
 		return r;
-	if ((r = cgroup_make(p->cg, err)) < 0)
-		return cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup);
-	if (p->spec->linux_.resources &&
-	    (r = cgroup_apply(p->cg, p->spec->linux_.resources, err)) < 0)
-		return cell_err_wrap(err, "%s: linux.resources", p->config_path);
-	return 0;
+	/* On pure cgroup v2 the init is born in its cgroup, which must exist
+	 * first.  Elsewhere making it overlaps with the init's mounts. */
+	enum cgroup_mode mode;
+	if ((r = cgroup_host_mode(&mode, err)) < 0)
+		return r;
+	return mode == CGROUP_MODE_V2 ? make_cgroup(p, err) : 0;
 }
 
 /* Phase 4: the fifo `start` writes to, and the sync socket pair.  The init
@@ -199,7 +216,7 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
 	/* (Two stages go through an intermediate; no CLONE_INTO_CGROUP there.) */
-	int cgfd = p->ns.two_stage ? -1 : cgroup_v2_fd(p->cg);
+	int cgfd = p->ns.two_stage || !p->cgroup_made ? -1 : cgroup_v2_fd(p->cg);
 	p->into_cgroup = cgfd >= 0;
 	pid_t pid = spawn_init(p, cgfd, err);
 	if (pid < 0)
@@ -214,10 +231,10 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 }
 
 /* Phase 6: what only the parent can do for the init.  The init needs just
- * its id maps to start on its mounts (GO); the rest (cgroup placement, whose
- * first write to a v1 hierarchy waits out an RCU grace period, rlimits, the
- * network) overlaps with that, and PLACED says it is done.  Then the record
- * of who the init is. */
+ * its id maps to start on its mounts (GO); the rest (making the cgroup and
+ * placing the init in it, whose first write to a v1 hierarchy waits out an
+ * RCU grace period, rlimits, the network) overlaps with that, and PLACED
+ * says it is done.  Then the record of who the init is. */
 static int plan_configure(struct create_plan *p, struct cell_err **err)
 {
 	int r;
@@ -226,6 +243,8 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_GO, NULL, -1)) < 0)
 		return cell_err(err, -r, "start the init");
+	if (!p->cgroup_made && (r = make_cgroup(p, err)) < 0)
+		return r;
 	if (!p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||

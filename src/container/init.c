@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "ckpt/ckpt.h"
 #include "container/hooks.h"
@@ -132,15 +134,28 @@ static void preserve_fds(int n)
 
 /* Restore: no process of our own to start.  Once cell has made it all
  * official, the checkpoint's tree takes this process over, memory, fds,
- * credentials and security included, so none of that is set up here.  Only
- * a failed restore returns, and cell has its error already: exit quietly. */
-__attribute__((noreturn)) static void become_restored(int sock)
+ * credentials and security included, so none of that is set up here; a
+ * terminal is, the new console the tree's old one becomes (its slave on
+ * fds 0-2, handed to the engine; the master to the console socket).  Only
+ * a failed restore returns from the wait, and cell has its error already:
+ * exit quietly. */
+static int become_restored(struct create_plan *p, int sock, struct cell_err **err)
 {
-	struct cell_err *err = NULL;
 	struct sync_msg m = { .fd = -1 };
-	if (sync_send(sock, SYNC_READY, NULL, -1) == 0 &&
-	    sync_expect(sock, SYNC_COMMITTED, &m, &err) == 0)
-		ckpt_restore_child(sock, &err);
+	int r = setup_terminal(p, sock, err);
+	if (r < 0)
+		return r;
+	/* Becoming root of a user namespace made us non-dumpable, and exec,
+	 * which would have reset that, never comes: the tree's processes,
+	 * forked from us, take files from us with pidfd_getfd, which needs us
+	 * dumpable (the image's own setting comes back at the end). */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return cell_err_sys(err, "PR_SET_DUMPABLE");
+	if ((r = sync_send(sock, SYNC_READY, NULL, -1)) < 0)
+		return cell_err(err, -r, "tell cell the container is ready");
+	if ((r = sync_expect(sock, SYNC_COMMITTED, &m, err)) < 0)
+		return r;
+	ckpt_restore_child(sock, err);
 	_exit(127);
 }
 
@@ -160,10 +175,15 @@ static int run(struct create_plan *p, struct cell_err **err)
 		return cell_err_sys(err, "setsid");
 	if ((r = sync_expect(sock, SYNC_GO, NULL, err)) < 0)
 		return r;
-	if ((r = build_world(p, &rc, err)) < 0 || (r = hooks_then_pivot(p, &rc, sock, err)) < 0)
+	cell_debug("init: go");
+	if ((r = build_world(p, &rc, err)) < 0)
 		return r;
+	cell_debug("init: mounts done");
+	if ((r = hooks_then_pivot(p, &rc, sock, err)) < 0)
+		return r;
+	cell_debug("init: root finalised");
 	if (p->restore)
-		become_restored(sock);
+		return become_restored(p, sock, err);
 	if ((r = setup_terminal(p, sock, err)) < 0)
 		return r;
 	if (proc->cwd && chdir(proc->cwd) < 0)

@@ -38,6 +38,7 @@ struct create_plan {
 	struct cgroup *cg;
 	int sync_parent, sync_child;
 	int fifo_fd;
+	bool cgroup_made; /* the cgroup exists, with its limits */
 	bool into_cgroup; /* clone3 put the init in its (v2) cgroup already */
 	bool placed;      /* init: SYNC_PLACED has come */
 	pid_t pid;

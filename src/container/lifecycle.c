@@ -128,7 +128,8 @@ int container_start(const struct container_ctx *ctx, const char *id, struct cell
 		goto out;
 	}
 	unlinkat(h.dir.fd, EXEC_FIFO, 0);
-	wait_for_exec(fd, &h);
+	if (h.rec.late_hooks)
+		wait_for_exec(fd, &h);
 	h.rec.phase = STATE_PHASE_STARTED;
 	if ((r = state_record_write(&h.dir, &h.rec, err)) < 0)
 		goto out;
