@@ -12,9 +12,12 @@
  * vDSO and its data pages moved back; brk and the other mm fields; rseq,
  * robust lists, clear_child_tid; signal handlers, masks, pending signals,
  * sigaltstack; itimers and POSIX timers; rlimits, umask, cwd, root,
- * personality, comm; credentials; and the file descriptors of the kinds in
- * src/ckpt/files/ (files/files.h lists them).  What cannot be restored is
- * refused at dump time with an error naming the process, fd and kind.
+ * personality, comm; credentials; seccomp filters; controlling terminals;
+ * and the file descriptors of the kinds in src/ckpt/files/ (files/files.h
+ * lists them: files, pipes and FIFOs, event/signal/timer fds, epoll,
+ * inotify, memfds, unix sockets, TCP (listening and, with tcp_established,
+ * established) and UDP sockets, ptys).  What cannot be restored is refused
+ * at dump time with an error naming the process, fd and kind.
  *
  * Library code: nothing is printed.  A log of what was done goes to
  * WORK_DIR/dump.log or restore.log when a work dir is given. */
@@ -28,7 +31,10 @@
 #include "base/err.h"
 
 struct ckpt_stats {
-	uint64_t frozen_ns;   /* from the first seize to the last detach/kill */
+	/* From the first seize until the tree runs again (the last detach)
+	 * or, when it is killed, until the SIGKILL: the kernel's teardown of
+	 * a dead tree is not counted. */
+	uint64_t frozen_ns;
 	uint64_t total_ns;
 	uint64_t pages_written; /* pages stored in this image */
 	uint64_t pages_skipped; /* pages left in the parent image (incremental) */
@@ -60,15 +66,35 @@ struct ckpt_dump_opts {
 	 * changed.  Implies leave_running. */
 	bool pre_dump;
 	/* Dump established TCP connections (TCP_REPAIR); without it they are
-	 * refused.  The caller must keep the network quiet meanwhile. */
+	 * refused.  The engine locks the network meanwhile: see below. */
 	bool tcp_established;
 };
+
+/* The network lock.  A dump of a tree with TCP sockets (established or
+ * listening) first installs an nftables table in the tree's network
+ * namespace that drops the packets of exactly those connections and new
+ * SYNs to those ports; nothing else of the namespace is affected.  If the
+ * tree runs on (leave_running, or a failure), the lock is removed before
+ * ckpt_dump() returns.  If it was killed, the lock stays: the peers'
+ * retransmissions must meet silence, not resets, until the connections are
+ * restored; ckpt_restore() retakes it in pid 1's network namespace before
+ * creating any socket and removes it just before the tree runs.  The
+ * image names it (ckpt_inspect: "netlock").
+ *
+ * ckpt_net_lock() takes the lock of an image in a network namespace (an
+ * fd of /proc/PID/ns/net or of a bound namespace file; -1: the caller's):
+ * for a restore into a fresh namespace, before it gets its addresses.
+ * ckpt_net_unlock() removes it, for an image that will not be restored.
+ * Both do nothing for an image without a lock. */
+int ckpt_net_lock(const char *image_dir, int netns_fd, struct cell_err **err);
+int ckpt_net_unlock(const char *image_dir, int netns_fd, struct cell_err **err);
 
 /* Dump the tree.  On failure nothing of the image is valid and the tree is
  * left running as it was (detached), unless it died under us.  -EAGAIN:
  * the tree was caught in a state that usually passes at once and is not
- * supported (a zombie its parent has not reaped yet, a file lock held): a
- * caller may empty the directory and try again. */
+ * supported (a process exiting as it was stopped, a zombie its parent has
+ * not reaped yet, a file lock held): a caller may empty the directory and
+ * try again. */
 int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats,
 	      struct cell_err **err);
 
@@ -105,6 +131,22 @@ struct ckpt_inherit_fd {
 	int fd;
 };
 
+/* A file from outside the tree that the image names (ckpt_inspect lists
+ * them as "external"), handed in by the caller as the file pid 1 holds at
+ * fd when ckpt_restore() starts, like ckpt_inherit_fd.
+ *
+ * A terminal whose other end is not in the tree (a pty slave whose master
+ * the runtime's caller holds: a container's console) is named "tty:N", N
+ * its pty number at checkpoint; the key "tty" stands for any of them.  The
+ * caller makes a new pty, keeps (or passes on) its master, and hands in the
+ * slave; the restore gives it the image's termios and window size, and it
+ * becomes the controlling terminal of the sessions that had the old one.
+ * An image with an external file refuses to restore without it. */
+struct ckpt_external_fd {
+	const char *key;
+	int fd;
+};
+
 struct ckpt_restore_opts {
 	const char *image_dir;
 	const char *work_dir; /* restore.log; NULL: no log */
@@ -113,14 +155,19 @@ struct ckpt_restore_opts {
 	bool tcp_established; /* allow restoring established TCP connections */
 	const struct ckpt_inherit_fd *inherit; /* n_inherit of them; may be NULL */
 	size_t n_inherit;
+	const struct ckpt_external_fd *external; /* n_external of them; may be NULL */
+	size_t n_external;
 };
 
 int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats,
 		 struct cell_err **err);
 
 /* In pid 1: wait on fd (the other end of the restorer's sync_fd) to be
- * taken over.  Returns only if the restore failed before pid 1 was
- * replaced: -ECANCELED with the restorer's message when it sent one. */
+ * taken over.  It first says so on fd, and ckpt_restore() waits for that
+ * before it touches pid 1: whatever pid 1 did before (entering namespaces,
+ * opening a terminal to hand in) is done.  Returns only if the restore
+ * failed before pid 1 was replaced: -ECANCELED with the restorer's message
+ * when it sent one. */
 int ckpt_restore_child(int fd, struct cell_err **err);
 
 /* Describe an image: a text summary (json=false) or a JSON object with the

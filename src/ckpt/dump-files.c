@@ -24,7 +24,7 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-static int list_fds(struct ck_dump *d, pid_t pid, int **ret, size_t *ret_n, struct cell_err **err)
+int ck_dump_list_fds(struct ck_dump *d, pid_t pid, int **ret, size_t *ret_n, struct cell_err **err)
 {
 	char path[32];
 	snprintf(path, sizeof(path), "%d/fd", pid);
@@ -150,7 +150,7 @@ int ck_dump_fds(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 {
 	_cleanup_free_ int *fds = NULL;
 	size_t n = 0;
-	int r = list_fds(d, t->pid, &fds, &n, err);
+	int r = ck_dump_list_fds(d, t->pid, &fds, &n, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {

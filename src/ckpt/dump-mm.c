@@ -1,8 +1,9 @@
 /* Memory: the VMA list, and the pages worth keeping.  Which pages those are
  * comes from PAGEMAP_SCAN (present or swapped, and for private file
  * mappings only the copied-on-write ones); their contents are read with
- * process_vm_readv in batches of up to 16 MiB and 1024 ranges, and written
- * as PAGES records straight from that buffer (img_write_bulk). */
+ * process_vm_readv in batches of up to 8 MiB and 1024 ranges into the page
+ * writer's buffers, which its thread writes as PAGES records while the
+ * next batch is read (pagewriter.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,16 +19,19 @@
 #include "ckpt/dump-mem.h"
 #include "ckpt/internal.h"
 #include "ckpt/pagemap.h"
+#include "ckpt/pagewriter.h"
 #include "ckpt/parent.h"
 
-#define BATCH_BYTES (16u << 20)
 #define BATCH_IOV 1024
 
+/* A batch of ranges read in one process_vm_readv into a page writer
+ * buffer (pagewriter.h), then handed to the writer thread. */
 struct batch {
 	struct ck_dump *d;
 	pid_t pid;
 	uint32_t vpid;
 	int memfd; /* /proc/PID/mem, for mappings without PROT_READ */
+	uint8_t *buf; /* the writer's buffer being filled */
 	size_t used;
 	struct iovec remote[BATCH_IOV];
 	size_t lens[BATCH_IOV]; /* as queued: a dropped range keeps its room */
@@ -41,27 +45,22 @@ struct batch {
  * they are then. */
 static void retry_each(struct batch *b)
 {
-	size_t off = 0, kept = 0;
+	size_t off = 0;
 	for (size_t i = 0; i < b->n; i++) {
-		struct iovec local = { b->d->buf + off, b->remote[i].iov_len };
+		struct iovec local = { b->buf + off, b->remote[i].iov_len };
 		ssize_t k = process_vm_readv(b->pid, &local, 1, &b->remote[i], 1, 0);
-		off += b->remote[i].iov_len;
-		if (k == (ssize_t)local.iov_len)
-			kept++;
-		else
+		off += b->lens[i];
+		if (k != (ssize_t)local.iov_len)
 			b->remote[i].iov_len = 0;
 	}
-	(void)kept;
 }
 
-static int batch_flush(struct batch *b, struct cell_err **err)
+static int batch_read(struct batch *b, struct cell_err **err)
 {
-	if (!b->n)
-		return 0;
-	size_t off = 0;
 	if (b->forced) {
+		size_t off = 0;
 		for (size_t i = 0; i < b->n; i++) {
-			ssize_t k = pread(b->memfd, b->d->buf + off, b->remote[i].iov_len,
+			ssize_t k = pread(b->memfd, b->buf + off, b->remote[i].iov_len,
 					  (off_t)(uintptr_t)b->remote[i].iov_base);
 			if (k != (ssize_t)b->remote[i].iov_len && b->tolerant)
 				b->remote[i].iov_len = 0;
@@ -70,36 +69,39 @@ static int batch_flush(struct batch *b, struct cell_err **err)
 						b->pid, b->remote[i].iov_base);
 			off += b->lens[i];
 		}
-	} else {
-		struct iovec local = { b->d->buf, b->used };
-		ssize_t k = process_vm_readv(b->pid, &local, 1, b->remote, b->n, 0);
-		if (k != (ssize_t)b->used && !b->tolerant)
-			return cell_err(err, k < 0 ? errno : EIO,
-					"read %zu bytes of memory of %d (got %zd)", b->used, b->pid, k);
-		if (k != (ssize_t)b->used)
-			retry_each(b);
+		return 0;
 	}
-	off = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		if (!b->remote[i].iov_len) {
-			off += b->lens[i];
-			continue;
+	struct iovec local = { b->buf, b->used };
+	ssize_t k = process_vm_readv(b->pid, &local, 1, b->remote, b->n, 0);
+	if (k != (ssize_t)b->used && !b->tolerant)
+		return cell_err(err, k < 0 ? errno : EIO, "read %zu bytes of memory of %d (got %zd)",
+				b->used, b->pid, k);
+	if (k != (ssize_t)b->used)
+		retry_each(b);
+	return 0;
+}
+
+static int batch_flush(struct batch *b, struct cell_err **err)
+{
+	if (!b->n)
+		return 0;
+	int r = batch_read(b, err);
+	size_t off = 0;
+	for (size_t i = 0; r == 0 && i < b->n; i++) {
+		if (b->remote[i].iov_len) {
+			struct ck_pages p = { .pid = b->vpid,
+					      .addr = (uint64_t)(uintptr_t)b->remote[i].iov_base,
+					      .npages = (uint32_t)(b->remote[i].iov_len / IMG_PAGE_SIZE) };
+			r = ck_pw_record(b->d->pw, &ck_pages_schema, &p, off, b->remote[i].iov_len, err);
+			b->d->stats->pages_written += p.npages;
 		}
-		struct ck_pages p = { .pid = b->vpid,
-				      .addr = (uint64_t)(uintptr_t)b->remote[i].iov_base,
-				      .npages = (uint32_t)(b->remote[i].iov_len / IMG_PAGE_SIZE) };
-		struct iovec data = { b->d->buf + off, b->remote[i].iov_len };
-		int r = img_write_bulk(b->d->pages, &ck_pages_schema, &p, CK_PAGES_DATA_TAG, &data, 1,
-				       err);
-		if (r < 0)
-			return r;
-		off += data.iov_len;
-		b->d->stats->pages_written += p.npages;
+		off += b->lens[i];
 	}
 	b->n = 0;
 	b->used = 0;
-	/* The buffer is about to be refilled: the records must be out. */
-	return img_writer_flush(b->d->pages, err);
+	b->buf = NULL;
+	/* The next batch reads into another buffer while this one is written. */
+	return r < 0 ? r : ck_pw_submit(b->d->pw, err);
 }
 
 /* Queue [addr, addr + npages) for copying, in record-sized pieces. */
@@ -112,8 +114,10 @@ static int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool fo
 			if (r < 0)
 				return r;
 		}
+		if (!b->buf && !(b->buf = ck_pw_buffer(b->d->pw, err)))
+			return -EIO;
 		b->forced = forced;
-		uint64_t room = (BATCH_BYTES - b->used) / IMG_PAGE_SIZE;
+		uint64_t room = (CK_PW_BUF - b->used) / IMG_PAGE_SIZE;
 		uint64_t take = npages < room ? npages : room;
 		if (take > IMG_PAGES_MAX)
 			take = IMG_PAGES_MAX;
@@ -139,7 +143,7 @@ static int in_parent(struct ck_dump *d, uint32_t vpid, uint64_t addr, uint64_t n
 		uint64_t take = npages < IMG_PAGES_MAX ? npages : IMG_PAGES_MAX;
 		struct ck_pages p = { .pid = vpid, .addr = addr, .npages = (uint32_t)take,
 				      .flags = CK_PAGES_IN_PARENT };
-		int r = img_write_bulk(d->pages, &ck_pages_schema, &p, CK_PAGES_DATA_TAG, NULL, 0, err);
+		int r = ck_pw_record(d->pw, &ck_pages_schema, &p, 0, 0, err);
 		if (r < 0)
 			return r;
 		d->stats->pages_skipped += take;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ckpt/batch.h"
 #include "ckpt/internal.h"
 
 /* Inside an rseq critical section the thread must restart at abort_ip,
@@ -58,13 +59,13 @@ static int peek_signals(struct ck_dump *d, struct ck_dtask *t, pid_t tid, uint32
 static int requeue_deferred(struct ck_dtask *t, struct ck_dthread *th, struct cell_err **err)
 {
 	for (int i = 0; i < th->thr.ndeferred; i++) {
-		int r = ck_mem_write(t->pid, t->scratch, th->thr.deferred[i], 128, err);
+		int r = ck_mem_write(t->pid, t->scratch + CK_SCRATCH_IO, th->thr.deferred[i], 128, err);
 		if (r < 0)
 			return r;
 		int sig;
 		memcpy(&sig, th->thr.deferred[i], sizeof(sig));
 		r = ck_sys(&th->thr, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, t->vpid, th->vtid,
-			   (uint64_t)sig, t->scratch, 0, 0, NULL, err);
+			   (uint64_t)sig, t->scratch + CK_SCRATCH_IO, 0, 0, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -89,21 +90,24 @@ static int thread_extras(struct ck_dtask *t, struct ck_dthread *th, struct ck_th
 	out->robust_list = head;
 	out->robust_len = len;
 	th->thr.sc_insn = t->threads[0].thr.sc_insn;
-	int r = ck_sys(&th->thr, "prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS,
-		       t->scratch, 0, 0, 0, 0, NULL, err);
+	/* Both asked by the thread itself, in one batch. */
+	struct ck_batch *b = xmalloc(sizeof(*b));
+	ck_batch_init(b, t->scratch);
+	uint64_t a_tid = ck_batch_data(b, 8), a_ss = ck_batch_data(b, 24);
+	ck_batch_add(b, "prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS, a_tid, 0, 0, 0,
+		     0);
+	ck_batch_add(b, "sigaltstack", SYS_sigaltstack, 0, a_ss, 0, 0, 0, 0);
+	uint64_t o[4]; /* clear_tid; stack_t: ss_sp, ss_flags (int, padded), ss_size */
+	int r = ck_batch_run(b, &th->thr, t->pid, o, sizeof(o), err);
 	if (r == 0)
-		r = ck_mem_read(t->pid, t->scratch, &out->clear_tid, 8, err);
-	if (r == 0)
-		r = ck_sys(&th->thr, "sigaltstack", SYS_sigaltstack, 0, t->scratch, 0, 0, 0, 0, NULL,
-			   err);
-	uint64_t ss[3]; /* stack_t: ss_sp, ss_flags (int, padded), ss_size */
-	if (r == 0)
-		r = ck_mem_read(t->pid, t->scratch, ss, sizeof(ss), err);
+		r = ck_batch_check(b, th->thr.tid, err);
+	free(b);
 	if (r < 0)
 		return r;
-	out->ss_sp = ss[0];
-	out->ss_flags = (int32_t)ss[1];
-	out->ss_size = ss[2];
+	out->clear_tid = o[0];
+	out->ss_sp = o[1];
+	out->ss_flags = (int32_t)o[2];
+	out->ss_size = o[3];
 	return 0;
 }
 
@@ -128,6 +132,16 @@ static int dump_thread(struct ck_dump *d, struct ck_dtask *t, struct ck_dthread 
 #undef CK_REG_COPY
 	_cleanup_free_ char *what = xasprintf("task/%d/comm", th->thr.tid), *comm = NULL;
 	r = ck_proc_read(d->procfd, t->pid, what, &comm, NULL, err);
+	if (r < 0)
+		return r;
+	char spath[64];
+	snprintf(spath, sizeof(spath), "%d/task/%d", t->pid, th->thr.tid);
+	struct ck_pstatus st;
+	r = ck_proc_status(d->procfd, spath, &st, err);
+	if (r < 0)
+		return r;
+	ck_pstatus_free(&st);
+	r = ck_dump_seccomp(d, th->thr.tid, st.seccomp, &out.seccomp_id, err);
 	if (r < 0)
 		return r;
 	comm[strcspn(comm, "\n")] = '\0';

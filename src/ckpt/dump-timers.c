@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "base/util.h"
+#include "ckpt/batch.h"
 #include "ckpt/internal.h"
 
 static uint32_t vtid_of(const struct ck_dtask *t, pid_t host)
@@ -45,10 +46,10 @@ static int finish_timer(struct ck_dump *d, struct ck_dtask *t, struct ck_timer *
 			struct cell_err **err)
 {
 	uint64_t its[4]; /* interval sec, nsec; value sec, nsec */
-	int r = ck_dsys(t, "timer_gettime", SYS_timer_gettime, (uint64_t)tm->id, t->scratch, 0, 0,
-			NULL, err);
+	int r = ck_dsys(t, "timer_gettime", SYS_timer_gettime, (uint64_t)tm->id,
+			t->scratch + CK_SCRATCH_IO, 0, 0, NULL, err);
 	if (r == 0)
-		r = ck_mem_read(t->pid, t->scratch, its, sizeof(its), err);
+		r = ck_mem_read(t->pid, t->scratch + CK_SCRATCH_IO, its, sizeof(its), err);
 	if (r < 0)
 		return r;
 	tm->interval_sec = its[0];

@@ -44,6 +44,11 @@ static int seize_new_threads(struct ck_dump *d, struct ck_dtask *t, size_t *ret_
 		t->threads[t->nthreads++] = (struct ck_dthread){ .thr = thr };
 		bool group_stop = false;
 		r = ck_thr_interrupt_wait(&t->threads[t->nthreads - 1].thr, &group_stop, err);
+		/* Exiting as we stop it (a shell's child at its end): passing. */
+		if (r == -ESRCH) {
+			cell_err_wrap(err, "process %d exited while being stopped", t->pid);
+			return -EAGAIN;
+		}
 		if (r < 0)
 			return r;
 		t->stopped |= group_stop;
@@ -173,6 +178,9 @@ static void kill_tree(struct ck_dump *d)
 		for (size_t k = 0; k < d->tasks[i].nthreads; k++)
 			all[n++] = &d->tasks[i].threads[k].thr;
 	}
+	/* The tree is gone for good from here: the kernel tearing down its
+	 * memory (tens of ms per GiB) is not time it spends frozen. */
+	d->killed_ns = cell_now_ns();
 	ck_thr_wait_gone(all, n, 0);
 }
 

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "ckpt/dump-mem.h"
 #include "ckpt/internal.h"
+#include "ckpt/pagewriter.h"
 
 static int open_map_file(struct ck_dump *d, pid_t pid, const struct ck_pvma *v, int *ret,
 			 struct cell_err **err)
@@ -44,20 +45,21 @@ static int dump_shmem_data(struct ck_dump *d, int fd, const struct ck_shmem *s,
 			return cell_err_sys(err, "seek in shared memory %u", s->id);
 		data &= ~(off_t)(IMG_PAGE_SIZE - 1);
 		for (off_t o = data; o < hole;) {
-			size_t len = (size_t)(hole - o) < d->buf_len ? (size_t)(hole - o) : d->buf_len;
+			uint8_t *buf = ck_pw_buffer(d->pw, err);
+			if (!buf)
+				return -EIO;
+			size_t len = (size_t)(hole - o) < CK_PW_BUF ? (size_t)(hole - o) : CK_PW_BUF;
 			len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
 			if (len > IMG_PAGES_MAX * IMG_PAGE_SIZE)
 				len = IMG_PAGES_MAX * IMG_PAGE_SIZE;
-			memset(d->buf, 0, len);
-			if (pread(fd, d->buf, len, o) < 0)
+			memset(buf, 0, len);
+			if (pread(fd, buf, len, o) < 0)
 				return cell_err_sys(err, "read shared memory %u", s->id);
 			struct ck_pages p = { .pid = s->id, .addr = (uint64_t)o,
 					      .npages = (uint32_t)(len / IMG_PAGE_SIZE) };
-			struct iovec iov = { d->buf, len };
-			int r = img_write_bulk(d->pages, &ck_shmem_pages_schema, &p, CK_PAGES_DATA_TAG,
-					       &iov, 1, err);
+			int r = ck_pw_record(d->pw, &ck_shmem_pages_schema, &p, 0, len, err);
 			if (r == 0)
-				r = img_writer_flush(d->pages, err);
+				r = ck_pw_submit(d->pw, err);
 			if (r < 0)
 				return r;
 			o += (off_t)len;
@@ -67,9 +69,8 @@ static int dump_shmem_data(struct ck_dump *d, int fd, const struct ck_shmem *s,
 	return 0;
 }
 
-/* The shmem id of the object behind fd, dumping it the first time. */
-static int shmem_of(struct ck_dump *d, int fd, const struct stat *st, const char *name,
-		    uint32_t *ret, struct cell_err **err)
+int ck_dump_shmem(struct ck_dump *d, int fd, const struct stat *st, const char *name,
+		  uint32_t *ret, struct cell_err **err)
 {
 	for (size_t i = 0; i < d->nshmems; i++) {
 		if (d->shmems[i].dev == st->st_dev && d->shmems[i].ino == st->st_ino) {
@@ -81,6 +82,8 @@ static int shmem_of(struct ck_dump *d, int fd, const struct stat *st, const char
 	struct ck_shmem *s = &d->shmems[d->nshmems++];
 	*s = (struct ck_shmem){ .id = ck_dump_new_id(d), .size = (uint64_t)st->st_size,
 				.dev = st->st_dev, .ino = st->st_ino };
+	int seals = fcntl(fd, F_GET_SEALS);
+	s->seals = seals > 0 ? (uint32_t)seals : 0; /* EINVAL: not a memfd, no seals */
 	if (name && cell_str_has_prefix(name, "/memfd:")) {
 		s->name = xstrdup(name + 7);
 		char *del = strstr(s->name, " (deleted)");
@@ -109,7 +112,7 @@ static int classify_file(struct ck_dump *d, struct ck_dtask *t, const struct ck_
 		if (sf.f_type != TMPFS_MAGIC && sf.f_type != HUGETLBFS_MAGIC)
 			return cell_err(err, EOPNOTSUPP, "mapping of unlinked file %s", p->name);
 		v->kind = CK_VMA_SHMEM;
-		return shmem_of(d, fd, &st, p->name, &v->shmem_id, err);
+		return ck_dump_shmem(d, fd, &st, p->name, &v->shmem_id, err);
 	}
 	_cleanup_free_ char *link = NULL;
 	char what[96];
@@ -165,7 +168,7 @@ int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **e
 {
 	struct ck_pvma *pv = NULL;
 	size_t n;
-	int r = ck_proc_vmas(d->procfd, t->pid, &pv, &n, err);
+	int r = ck_proc_maps(d->procfd, t->pid, &pv, &n, err);
 	if (r < 0)
 		return r;
 	uint64_t insn = 0;

@@ -19,6 +19,8 @@
 
 #include "base/util.h"
 #include "ckpt/internal.h"
+#include "ckpt/netlock.h"
+#include "ckpt/pagewriter.h"
 #include "ckpt/parent.h"
 #include "cell-config.h"
 
@@ -35,6 +37,7 @@ static int write_inventory(struct ck_dump *d, struct cell_err **err)
 		.created = (uint64_t)time(NULL), .vdso_pages = (uint32_t)d->vdso_pages,
 		.vvar_pages = (uint32_t)d->vvar_pages, .vvar_vclock_pages = (uint32_t)d->vclock_pages,
 		.pages_written = d->stats->pages_written, .pages_parent = d->stats->pages_skipped,
+		.netlock = d->netlock,
 	};
 	int r = img_writer_create_at(d->dirfd, "inventory.img", IMG_KIND_INVENTORY, &d->inv, err);
 	if (r == 0)
@@ -72,8 +75,8 @@ static int open_writers(struct ck_dump *d, struct cell_err **err)
 	int r = img_writer_create_at(d->dirfd, "core.img", IMG_KIND_CORE, &d->core, err);
 	if (r == 0)
 		r = img_writer_create_at(d->dirfd, "pages.img", IMG_KIND_PAGES, &d->pages, err);
-	d->buf_len = 16u << 20;
-	d->buf = xmalloc(d->buf_len);
+	if (r == 0)
+		r = ck_pw_start(d->pages, &d->pw, err);
 	return r;
 }
 
@@ -101,6 +104,9 @@ static int dump_all(struct ck_dump *d, uint64_t *frozen, struct cell_err **err)
 {
 	int r = ck_dump_tree(d, err);
 	ck_logf(&d->log, "seized %zu processes", d->ntasks);
+	/* Before any socket is read (net.c). */
+	if (r == 0 && !d->o->pre_dump)
+		r = ck_dump_netlock(d, err);
 	if (r == 0 && d->o->pre_dump)
 		r = predump_all(d, frozen, err);
 	for (size_t i = 0; r == 0 && !d->o->pre_dump && i < d->ntasks; i++) {
@@ -112,6 +118,10 @@ static int dump_all(struct ck_dump *d, uint64_t *frozen, struct cell_err **err)
 	}
 	if (r == 0)
 		r = img_writer_finish(d->core, err);
+	int w = ck_pw_finish(d->pw, r < 0 ? NULL : err);
+	d->pw = NULL;
+	if (r == 0)
+		r = w;
 	if (r == 0)
 		r = img_writer_finish(d->pages, err);
 	if (r == 0)
@@ -145,7 +155,11 @@ static int open_parent(struct ck_dump *d, struct cell_err **err)
 
 static int dumper(struct ck_dump *d, struct cell_err **err)
 {
+	ck_dump_nft_prepare(d); /* loads while we get ready: not frozen time */
 	int r = open_parent(d, err);
+	d->hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r == 0 && d->hostroot < 0)
+		r = cell_err_sys(err, "open /");
 	if (r == 0)
 		r = enter_root(d, err);
 	if (r == 0)
@@ -154,8 +168,14 @@ static int dumper(struct ck_dump *d, struct cell_err **err)
 	if (r == 0)
 		r = dump_all(d, &thawed, err);
 	bool kill_tree = r == 0 && !d->o->leave_running && !d->o->pre_dump;
+	/* Sockets leave repair mode before the tree runs; a killed tree's
+	 * close silently, after it is gone. */
+	if (!kill_tree)
+		ck_dump_net_release(d, false);
 	int f = ck_dump_finish_tasks(d, kill_tree, r < 0 ? NULL : err);
-	d->stats->frozen_ns = (thawed ? thawed : cell_now_ns()) - t0;
+	if (kill_tree)
+		ck_dump_net_release(d, true);
+	d->stats->frozen_ns = (thawed ? thawed : d->killed_ns ? d->killed_ns : cell_now_ns()) - t0;
 	if (r == 0)
 		r = f;
 	if (d->pages)
@@ -164,8 +184,13 @@ static int dumper(struct ck_dump *d, struct cell_err **err)
 		(unsigned long long)(d->stats->frozen_ns / 1000));
 	if (r < 0)
 		ck_logf(&d->log, "error: %s", (*err)->msg);
+	ck_pw_finish(d->pw, NULL); /* a failure before dump_all got to it */
+	d->pw = NULL;
+	ck_nft_stop(d->nft);
+	d->nft = NULL;
 	ck_parent_free(d->parent);
 	free(d->trackers);
+	ck_dump_seccomp_free(d);
 	return r;
 }
 
@@ -208,7 +233,7 @@ static int check_opts(const struct ckpt_dump_opts *o, int *ret_dirfd, struct cel
 int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, struct cell_err **err)
 {
 	struct ckpt_stats stats = { 0 };
-	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1 };
+	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1, .hostroot = -1 };
 	uint64_t t0 = cell_now_ns();
 	_cleanup_close_ int dirfd = -1;
 	int r = check_opts(o, &dirfd, err);

@@ -293,7 +293,7 @@ static int add_seccomp(struct ck_image *img, const struct img_rec *rec, struct c
 	if (k < 0)
 		return k;
 	if (!f.id || ck_image_seccomp(img, f.id) || (f.parent && !ck_image_seccomp(img, f.parent)) ||
-	    f.insns_len == 0 || f.insns_len % 8 || (f.flags & ~1u)) {
+	    f.insns_len == 0 || f.insns_len % 8 || (f.flags & ~2u)) {
 		img_obj_free(&ck_seccomp_schema, &f);
 		return cell_err(err, EINVAL, "seccomp filter %u: duplicate, parent %u unknown, %zu "
 				"bytes or flags %#x", f.id, f.parent, f.insns_len, f.flags);
@@ -370,6 +370,7 @@ int ck_image_load_core_fd(int fd, const struct ck_inventory *inv, struct ck_imag
 	img->inv = *inv;
 	/* The inventory's strings stay the caller's. */
 	img->inv.engine = img->inv.kernel = img->inv.arch = img->inv.parent = NULL;
+	img->inv.netlock = NULL;
 	struct img_rec rec;
 	while ((k = img_read(r, &rec, err)) > 0) {
 		k = add_record(img, &rec, err);

@@ -24,6 +24,7 @@ static const struct img_field inventory_fields[] = {
 	IMG_U32(14, struct ck_inventory, vvar_vclock_pages, 0),
 	IMG_U64(15, struct ck_inventory, pages_written, 0),
 	IMG_U64(16, struct ck_inventory, pages_parent, 0),
+	IMG_STR(17, struct ck_inventory, netlock, 64, 0),
 };
 const struct img_schema ck_inventory_schema =
 	IMG_SCHEMA(CK_REC_INVENTORY, "inventory", inventory_fields, struct ck_inventory);
@@ -44,6 +45,8 @@ static const struct img_field task_fields[] = {
 	IMG_STR(13, struct ck_task, comm, 15, 0),
 	IMG_STR(14, struct ck_task, cwd, CK_MAX_PATH, 0),
 	IMG_STR(15, struct ck_task, root, CK_MAX_PATH, 0),
+	IMG_U64(16, struct ck_task, ctty, 0),
+	IMG_U32(17, struct ck_task, tpgid, 0),
 };
 const struct img_schema ck_task_schema = IMG_SCHEMA(CK_REC_TASK, "task", task_fields, struct ck_task);
 
@@ -174,6 +177,7 @@ static const struct img_field shmem_fields[] = {
 	IMG_U64(3, struct ck_shmem, dev, 0),
 	IMG_U64(4, struct ck_shmem, ino, 0),
 	IMG_STR(5, struct ck_shmem, name, 249, 0),
+	IMG_U32(6, struct ck_shmem, seals, 0),
 };
 const struct img_schema ck_shmem_schema =
 	IMG_SCHEMA(CK_REC_SHMEM, "shmem", shmem_fields, struct ck_shmem);

@@ -69,6 +69,7 @@ struct ck_inventory {
 	uint32_t vdso_pages, vvar_pages, vvar_vclock_pages;
 	uint64_t pages_written; /* pages stored in this image's pages.img */
 	uint64_t pages_parent;	/* pages left in the parent image */
+	char *netlock;		/* the network lock's nftables table, if one was taken */
 };
 
 enum {
@@ -90,6 +91,8 @@ struct ck_task {
 	char *comm;
 	char *cwd;
 	char *root;
+	uint64_t ctty;	/* the controlling terminal's device number at dump time, 0: none */
+	uint32_t tpgid; /* its foreground process group, in the tree's namespace; 0: none */
 };
 
 struct ck_creds {
@@ -183,7 +186,7 @@ struct ck_thread {
 struct ck_seccomp {
 	uint32_t id;
 	uint32_t parent; /* the filter installed before it, 0: none */
-	uint32_t flags;	 /* SECCOMP_FILTER_FLAG_LOG */
+	uint32_t flags;	 /* SECCOMP_FILTER_FLAG_LOG (2), nothing else */
 	void *insns;	 /* struct sock_filter[], 8 bytes each, little-endian */
 	size_t insns_len;
 };
@@ -231,6 +234,7 @@ struct ck_shmem {
 	uint64_t size;
 	uint64_t dev, ino; /* at dump time: the identity shared mappings had */
 	char *name;	  /* memfd name, or NULL for anonymous shared memory */
+	uint32_t seals;	  /* F_GET_SEALS of a memfd */
 };
 
 /* The dirty-page tracker a pre-dump left in a task (see predump.c). */

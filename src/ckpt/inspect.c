@@ -65,6 +65,26 @@ static void json_proc(FILE *out, const struct ck_image *img, const struct ck_pro
 	fprintf(out, "]}");
 }
 
+/* What the restore's caller must hand in (ckpt_restore_opts.external). */
+static void externals(FILE *out, const struct ck_image *img, bool json)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < img->nfiles; i++) {
+		const struct ck_file *f = &img->files[i];
+		const char *key = f->ops->external ? f->ops->external(f) : NULL;
+		if (!key)
+			continue;
+		_cleanup_free_ char *q = cell_json_quote(key);
+		if (json)
+			fprintf(out, "%s%s", n ? "," : "", q);
+		else
+			fprintf(out, "%s%s", n ? ", " : "from outside (to hand in): ", key);
+		n++;
+	}
+	if (!json && n)
+		fputc('\n', out);
+}
+
 static void emit(FILE *out, const struct ck_image *img, bool json, off_t pages_size)
 {
 	const struct ck_inventory *inv = &img->inv;
@@ -78,19 +98,28 @@ static void emit(FILE *out, const struct ck_image *img, bool json, off_t pages_s
 			img->nprocs == 1 ? "" : "es", img->nfiles, img->nshmems,
 			(unsigned long long)inv->pages_written, (long long)pages_size,
 			(unsigned long long)inv->pages_parent);
+		if (inv->netlock)
+			fprintf(out, "network lock: nftables table inet %s\n", inv->netlock);
+		if (img->nseccomps)
+			fprintf(out, "%zu seccomp filters\n", img->nseccomps);
+		externals(out, img, false);
 		for (size_t i = 0; i < img->nprocs; i++)
 			text_proc(out, img, &img->procs[i]);
 		return;
 	}
+	_cleanup_free_ char *netlock = cell_json_quote(inv->netlock ? inv->netlock : "");
 	_cleanup_free_ char *engine = cell_json_quote(inv->engine ? inv->engine : "");
 	_cleanup_free_ char *kernel = cell_json_quote(inv->kernel ? inv->kernel : "");
 	_cleanup_free_ char *parent = cell_json_quote(inv->parent ? inv->parent : "");
 	fprintf(out, "{\"format\":%d,\"engine\":%s,\"kernel\":%s,\"created\":%llu,"
 		"\"pre_dump\":%s,\"parent\":%s,\"pages\":%llu,\"pages_in_parent\":%llu,"
-		"\"pages_bytes\":%lld,\"files\":%zu,\"processes\":[", IMG_VERSION_MAJOR, engine,
-		kernel, (unsigned long long)inv->created, inv->flags & CK_INV_PREDUMP ? "true" : "false",
-		parent, (unsigned long long)inv->pages_written, (unsigned long long)inv->pages_parent,
-		(long long)pages_size, img->nfiles);
+		"\"pages_bytes\":%lld,\"files\":%zu,\"seccomp_filters\":%zu,\"netlock\":%s,"
+		"\"external\":[", IMG_VERSION_MAJOR, engine, kernel, (unsigned long long)inv->created,
+		inv->flags & CK_INV_PREDUMP ? "true" : "false", parent,
+		(unsigned long long)inv->pages_written, (unsigned long long)inv->pages_parent,
+		(long long)pages_size, img->nfiles, img->nseccomps, netlock);
+	externals(out, img, true);
+	fprintf(out, "],\"processes\":[");
 	for (size_t i = 0; i < img->nprocs; i++) {
 		if (i)
 			fputc(',', out);

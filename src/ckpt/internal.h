@@ -67,6 +67,9 @@ struct ck_dfile {
 };
 
 struct ck_parent_index;
+struct ck_dseccomp;
+struct ck_pw;
+struct ck_nft;
 
 struct ck_dump {
 	const struct ckpt_dump_opts *o;
@@ -85,9 +88,16 @@ struct ck_dump {
 	struct ck_tracker *trackers;	/* incremental: left by the parent pre-dump */
 	size_t ntrackers;
 	struct ckpt_stats *stats;
-	uint8_t *buf; /* page copy buffer */
-	size_t buf_len;
+	struct ck_pw *pw; /* writes pages.img on a thread of its own */
 	uint64_t vdso_pages, vvar_pages, vclock_pages;
+	int hostroot;  /* the caller's root, for helpers that need its files (nft) */
+	char *netlock; /* the network lock's table, once taken */
+	struct ck_nft *nft; /* nftables helper, started early when the tree may need a lock */
+	int *socks;    /* TCP sockets put in repair mode (our copies) */
+	size_t nsocks;
+	struct ck_dseccomp *seccomps; /* seccomp filters written so far */
+	size_t nseccomps;
+	uint64_t killed_ns; /* when the tree was sent SIGKILL, if it was */
 };
 
 /* Per fd, what the dumper learnt before handing it to the kind. */
@@ -109,6 +119,16 @@ int ck_dump_threads(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err
 int ck_dump_signals(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_mm(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_fds(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+int ck_dump_list_fds(struct ck_dump *d, pid_t pid, int **ret, size_t *ret_n,
+		     struct cell_err **err);
+/* net.c: the network lock, before the fds are dumped; after the dump, the
+ * repaired sockets and the lock are let go (or kept, if the tree died). */
+int ck_dump_netlock(struct ck_dump *d, struct cell_err **err);
+/* Before the tree is stopped: start the nftables helper if the tree's
+ * network namespace has TCP sockets, so the lock costs little frozen time. */
+void ck_dump_nft_prepare(struct ck_dump *d);
+int ck_dump_keep_socket(struct ck_dump *d, int s, struct cell_err **err);
+void ck_dump_net_release(struct ck_dump *d, bool killed);
 int ck_dump_finish_tasks(struct ck_dump *d, bool kill_tree, struct cell_err **err);
 int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 /* Pre-dump: arm (or re-arm) tracking and plan the copy; the copy itself. */
@@ -120,15 +140,26 @@ int ck_tracker_drop(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err
 int ck_load_trackers(int basefd, const char *path, struct ck_tracker **ret, size_t *ret_n,
 		     struct cell_err **err);
 int ck_dump_posix_timers(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+/* seccomp.c: the chain of thread tid (its status' Seccomp mode), stored
+ * once per distinct chain; *ret_id its newest filter, 0 for none. */
+int ck_dump_seccomp(struct ck_dump *d, pid_t tid, int mode, uint32_t *ret_id,
+		    struct cell_err **err);
+void ck_dump_seccomp_free(struct ck_dump *d);
 /* Inject a syscall into the task's main thread. */
 int ck_dsys(struct ck_dtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	    uint64_t a3, int64_t *ret, struct cell_err **err);
 uint32_t ck_dump_new_id(struct ck_dump *d);
+/* The shmem id of the shared memory object (memfd, shared anonymous memory)
+ * behind fd, a readable fd of it; the object and its pages are dumped the
+ * first time. */
+int ck_dump_shmem(struct ck_dump *d, int fd, const struct stat *st, const char *name,
+		  uint32_t *ret, struct cell_err **err);
 
 
 /* ---- restore ---------------------------------------------------------- */
 
 #define CK_SCRATCH_SIZE (64 * 1024)
+#define CK_SHM_VIA_FILE (-2)
 
 struct ck_rthread {
 	struct ck_thr thr;
@@ -161,10 +192,11 @@ struct ck_restore {
 	uint8_t *buf;			/* for pages read from a parent */
 	/* For each image file: the task that created it (index), or -1. */
 	ssize_t *file_home;
-	/* For each shmem object: the task that created it, or -1, and the
-	 * restorer's own fd of it (for filling). */
+	/* For each shmem object: the task that created it, or -1 (none yet),
+	 * or CK_SHM_VIA_FILE; and the restorer's own fd of it (for filling). */
 	ssize_t *shm_home;
 	int *shm_lfd;
+	struct ck_nft *nft; /* nftables helper in pid 1's network namespace */
 };
 
 /* Inject into the task's main thread / a given thread. */
@@ -188,13 +220,31 @@ int ck_pages_precheck(struct ck_restore *r, struct cell_err **err);
 /* The memfd standing for shared memory object id, in task t. */
 int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
 		struct cell_err **err);
+/* Close t's memfds of shared memory objects: the fd tables are about to be
+ * rebuilt.  Objects made so far are found again through the memfd files
+ * of the image that stand for them. */
+int ck_shmem_forget(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_files(struct ck_restore *r, struct cell_err **err);
+/* File id in task t, made (or taken from the task that has it) if t has
+ * it not yet; a number of t's that goes away with the others not in the
+ * image's table.  For kinds that need another file (a pty slave its
+ * master). */
+int ck_restore_obtain(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret_fd,
+		      struct cell_err **err);
+/* Controlling terminals and their foreground groups (files/tty.c). */
+int ck_restore_ctty(struct ck_restore *r, struct cell_err **err);
+/* The kinds' checks before anything is touched, and their last step
+ * before the tree runs (files/files.h: precheck, restore_final). */
+int ck_restore_files_precheck(struct ck_restore *r, struct cell_err **err);
+int ck_restore_files_final(struct ck_restore *r, struct cell_err **err);
+int ck_restore_netlock(struct ck_restore *r, bool lock, struct cell_err **err);
 int ck_restore_mm(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_pages(struct ck_restore *r, struct cell_err **err);
 int ck_restore_mm_finish(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_task_state(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_threads(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_creds(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
+int ck_restore_seccomp(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 int ck_restore_regs(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err);
 
 #endif

@@ -174,7 +174,7 @@ int ck_proc_stat(int procfd, pid_t pid, struct ck_pstat *ret, struct cell_err **
 	if (n < 51)
 		return cell_err(err, EINVAL, "/proc/%d/stat: only %d fields", pid, n);
 	*ret = (struct ck_pstat){
-		.state = state, .start_code = f[26], .end_code = f[27], .start_stack = f[28],
+		.state = state, .tty_nr = (uint32_t)f[7], .tpgid = (int32_t)f[8], .start_code = f[26], .end_code = f[27], .start_stack = f[28],
 		.exit_signal = (uint32_t)f[38], .start_data = f[45], .end_data = f[46],
 		.start_brk = f[47], .arg_start = f[48], .arg_end = f[49], .env_start = f[50],
 		.env_end = f[51],
@@ -301,11 +301,11 @@ static void parse_vmflags(struct ck_pvma *v, char *flags)
 	}
 }
 
-int ck_proc_vmas(int procfd, pid_t pid, struct ck_pvma **ret, size_t *ret_n,
-		 struct cell_err **err)
+static int read_vmas(int procfd, pid_t pid, const char *file, struct ck_pvma **ret,
+		     size_t *ret_n, struct cell_err **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	int r = ck_proc_read(procfd, pid, "smaps", &buf, NULL, err);
+	int r = ck_proc_read(procfd, pid, file, &buf, NULL, err);
 	if (r < 0)
 		return r;
 	struct ck_pvma *v = NULL;
@@ -327,13 +327,26 @@ int ck_proc_vmas(int procfd, pid_t pid, struct ck_pvma **ret, size_t *ret_n,
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		if (parse_map_line(line, &v[n]) < 0) {
 			ck_pvmas_free(v, n);
-			return cell_err(err, EINVAL, "/proc/%d/smaps: cannot parse \"%s\"", pid, line);
+			return cell_err(err, EINVAL, "/proc/%d/%s: cannot parse \"%s\"", pid, file,
+					line);
 		}
 		n++;
 	}
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+int ck_proc_vmas(int procfd, pid_t pid, struct ck_pvma **ret, size_t *ret_n,
+		 struct cell_err **err)
+{
+	return read_vmas(procfd, pid, "smaps", ret, ret_n, err);
+}
+
+int ck_proc_maps(int procfd, pid_t pid, struct ck_pvma **ret, size_t *ret_n,
+		 struct cell_err **err)
+{
+	return read_vmas(procfd, pid, "maps", ret, ret_n, err);
 }
 
 void ck_pvmas_free(struct ck_pvma *v, size_t n)

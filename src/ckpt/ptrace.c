@@ -31,7 +31,7 @@ int ck_thr_seize(struct ck_thr *t, unsigned flags, struct cell_err **err)
 }
 
 /* Keep a signal that the thread dequeued while we held it. */
-static int defer_signal(struct ck_thr *t, int sig, struct cell_err **err)
+int ck_thr_keep_signal(struct ck_thr *t, int sig, struct cell_err **err)
 {
 	if (t->ndeferred >= CK_DEFERRED_MAX)
 		return cell_err(err, EBUSY, "thread %d: more than %d signals arrived while stopped",
@@ -89,7 +89,7 @@ int ck_thr_interrupt_wait(struct ck_thr *t, bool *ret_group_stop, struct cell_er
 			return 0;
 		}
 		if (is_signal_stop(status)) {
-			r = defer_signal(t, WSTOPSIG(status), err);
+			r = ck_thr_keep_signal(t, WSTOPSIG(status), err);
 			if (r < 0)
 				return r;
 		}
@@ -112,7 +112,7 @@ int ck_thr_park(struct ck_thr *t, struct cell_err **err)
 		if (is_event_stop(status, PTRACE_EVENT_STOP))
 			return 0;
 		if (is_signal_stop(status)) {
-			r = defer_signal(t, WSTOPSIG(status), err);
+			r = ck_thr_keep_signal(t, WSTOPSIG(status), err);
 			if (r < 0)
 				return r;
 		}
@@ -182,7 +182,7 @@ static int next_syscall_stop(struct ck_thr *t, struct cell_err **err)
 			continue;
 		}
 		if (is_signal_stop(status)) {
-			r = defer_signal(t, WSTOPSIG(status), err);
+			r = ck_thr_keep_signal(t, WSTOPSIG(status), err);
 			if (r < 0)
 				return r;
 		}

@@ -46,6 +46,9 @@ int ck_thr_interrupt_wait(struct ck_thr *t, bool *ret_group_stop, struct cell_er
 /* Wait for the next stop of t; *ret_status is the waitpid status. */
 int ck_thr_wait(struct ck_thr *t, int *ret_status, struct cell_err **err);
 int ck_thr_detach(struct ck_thr *t, struct cell_err **err);
+/* t is in a signal-delivery stop for sig: keep the signal (deferred) to be
+ * queued again, so resuming t without it loses nothing. */
+int ck_thr_keep_signal(struct ck_thr *t, int sig, struct cell_err **err);
 /* Bring a stopped thread (after injections: a syscall-exit stop) back to an
  * interrupt stop inside the kernel's signal path, without running any user
  * code.  Registers set there, with orig_rax and an -ERESTART* rax as the

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,6 +80,18 @@ static int obtain(struct ck_restore *r, struct ck_rtask *t, size_t fi, struct ce
 	return settle(r, t, err);
 }
 
+int ck_restore_obtain(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret_fd,
+		      struct cell_err **err)
+{
+	size_t fi = file_index(r, id);
+	if (fi == (size_t)-1)
+		return cell_err(err, EINVAL, "no file %u", id);
+	int k = t->file_fd[fi] >= 0 ? 0 : obtain(r, t, fi, err);
+	if (k == 0)
+		*ret_fd = t->file_fd[fi];
+	return k;
+}
+
 static int create_all(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
 {
 	const struct ck_proc *p = t->p;
@@ -128,6 +141,42 @@ static int late_all(struct ck_restore *r, struct cell_err **err)
 	return 0;
 }
 
+/* The external entry the caller gave for key ("tty:3"), exactly or by its
+ * kind ("tty"), or NULL. */
+static const struct ckpt_external_fd *external_for(const struct ckpt_restore_opts *o,
+						   const char *key)
+{
+	const struct ckpt_external_fd *kind = NULL;
+	size_t kl = strcspn(key, ":");
+	for (size_t i = 0; i < o->n_external; i++) {
+		const char *k = o->external[i].key;
+		if (!k)
+			continue;
+		if (!strcmp(k, key))
+			return &o->external[i];
+		if (!kind && strlen(k) == kl && !strncmp(k, key, kl))
+			kind = &o->external[i];
+	}
+	return kind;
+}
+
+/* External files (ckpt_restore_opts.external) are pid 1's from the start. */
+static void adopt_external(struct ck_restore *r)
+{
+	struct ck_rtask *init = &r->tasks[0];
+	for (size_t fi = 0; fi < r->img->nfiles; fi++) {
+		const struct ck_file *f = &r->img->files[fi];
+		const char *key = f->ops->external ? f->ops->external(f) : NULL;
+		const struct ckpt_external_fd *e = key ? external_for(r->o, key) : NULL;
+		if (!e)
+			continue;
+		init->file_fd[fi] = e->fd;
+		r->file_home[fi] = 0;
+		if (e->fd >= init->next_tmp)
+			init->next_tmp = e->fd + 1;
+	}
+}
+
 /* Files pid 1 brought along (ckpt_restore_opts.inherit) stand for the
  * image's files it had at those numbers: they are pid 1's own, so every
  * other process takes them from there.  The other processes, forked from
@@ -135,7 +184,8 @@ static int late_all(struct ck_restore *r, struct cell_err **err)
 static int adopt_inherited(struct ck_restore *r, struct cell_err **err)
 {
 	struct ck_rtask *init = &r->tasks[0];
-	for (size_t i = 1; r->o->n_inherit && i < r->ntasks; i++) {
+	bool handed = r->o->n_inherit || r->o->n_external;
+	for (size_t i = 1; handed && i < r->ntasks; i++) {
 		int k = ck_rsys(&r->tasks[i], "close_range", SYS_close_range, 0, ~0U, 0, 0, 0, 0,
 				NULL, err);
 		if (k < 0)
@@ -160,6 +210,7 @@ static int adopt_inherited(struct ck_restore *r, struct cell_err **err)
 		if (in->fd >= init->next_tmp)
 			init->next_tmp = in->fd + 1;
 	}
+	adopt_external(r);
 	return settle(r, init, err);
 }
 
@@ -181,6 +232,16 @@ int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 		if (k < 0)
 			return cell_err_wrap(err, "process %u", r->tasks[i].p->task.pid);
 	}
+	/* Memfds made for memfd files would be in the way of the moves. */
+	for (size_t i = 0; i < r->ntasks; i++) {
+		k = ck_shmem_forget(r, &r->tasks[i], err);
+		if (k < 0)
+			return cell_err_wrap(err, "process %u", r->tasks[i].p->task.pid);
+	}
+	/* While each file still has a number in its tasks. */
+	k = ck_restore_ctty(r, err);
+	if (k < 0)
+		return k;
 	for (size_t i = 0; i < r->ntasks; i++) {
 		struct ck_rtask *t = &r->tasks[i];
 		k = place_all(t, r, err);
@@ -192,4 +253,68 @@ int ck_restore_files(struct ck_restore *r, struct cell_err **err)
 		r->stats->files += (uint32_t)t->p->nfds;
 	}
 	return late_all(r, err);
+}
+
+/* Does pid 1 bring a file along (ckpt_restore_opts.inherit) for file id? */
+static bool inherited(const struct ck_restore *r, uint32_t id)
+{
+	const struct ck_proc *init = &r->img->procs[0];
+	for (size_t i = 0; i < r->o->n_inherit; i++)
+		for (size_t k = 0; k < init->nfds; k++)
+			if (init->fds[k].fd == r->o->inherit[i].image_fd && init->fds[k].file_id == id)
+				return true;
+	return false;
+}
+
+int ck_restore_files_precheck(struct ck_restore *r, struct cell_err **err)
+{
+	for (size_t i = 0; i < r->img->nfiles; i++) {
+		const struct ck_file *f = &r->img->files[i];
+		const char *key = f->ops->external ? f->ops->external(f) : NULL;
+		if (key && !external_for(r->o, key) && !inherited(r, f->id))
+			return cell_err(err, ENOENT, "the image needs the %s %s from outside: hand one "
+					"in as external \"%s\" (or \"%.*s\")", f->ops->name, key, key,
+					(int)strcspn(key, ":"), key);
+		int k = f->ops->precheck ? f->ops->precheck(r, f, err) : 0;
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+/* A task holding file id at its final number: home first. */
+static bool holder(struct ck_restore *r, size_t fi, struct ck_rtask **ret_t, int *ret_fd)
+{
+	uint32_t id = r->img->files[fi].id;
+	for (size_t n = 0; n <= r->ntasks; n++) {
+		size_t ti = n == 0 ? (size_t)r->file_home[fi] : n - 1;
+		if (r->file_home[fi] < 0 && n == 0)
+			continue;
+		struct ck_rtask *t = &r->tasks[ti];
+		for (size_t i = 0; i < t->p->nfds; i++) {
+			if (t->p->fds[i].file_id == id) {
+				*ret_t = t;
+				*ret_fd = t->p->fds[i].fd;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The last step of kinds that have one (TCP leaves repair mode), in the
+ * task that made the file, through the first of its numbers there. */
+int ck_restore_files_final(struct ck_restore *r, struct cell_err **err)
+{
+	for (size_t fi = 0; fi < r->img->nfiles; fi++) {
+		const struct ck_file *f = &r->img->files[fi];
+		struct ck_rtask *t;
+		int fd;
+		if (!f->ops->restore_final || !holder(r, fi, &t, &fd))
+			continue;
+		int k = f->ops->restore_final(r, t, f, fd, err);
+		if (k < 0)
+			return cell_err_wrap(err, "process %u fd %d", t->p->task.pid, fd);
+	}
+	return 0;
 }

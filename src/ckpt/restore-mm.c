@@ -42,7 +42,7 @@ static int find_vdso(struct ck_rtask *t, uint64_t addr[3], uint64_t len[3], stru
 	_cleanup_close_ int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct ck_pvma *v = NULL;
 	size_t n;
-	int k = ck_proc_vmas(procfd, t->pid, &v, &n, err);
+	int k = ck_proc_maps(procfd, t->pid, &v, &n, err);
 	if (k < 0)
 		return k;
 	static const char *const names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ckpt/files/files.h"
 #include "ckpt/internal.h"
 #include "ckpt/parent.h"
 #include "img/le.h"
@@ -170,7 +171,7 @@ static int write_shmem_pages(struct ck_restore *r, const struct ck_pages *pg,
 	for (size_t i = 0; i < r->img->nshmems; i++) {
 		if (r->img->shmems[i].id != pg->pid)
 			continue;
-		if (r->shm_lfd[i] < 0)
+		if (!r->shm_lfd || r->shm_lfd[i] < 0)
 			return 0; /* mapped by nobody: nothing to fill */
 		if (pwrite(r->shm_lfd[i], pg->data, pg->len, (off_t)pg->addr) != (ssize_t)pg->len)
 			return cell_err_sys(err, "fill shared memory %u", pg->pid);
@@ -193,7 +194,13 @@ int ck_restore_pages(struct ck_restore *r, struct cell_err **err)
 			k = rec.type == CK_REC_PAGES ? write_task_pages(r, &pg, err)
 						     : write_shmem_pages(r, &pg, err);
 	}
+	/* Seals last: a write seal would stop the filling. */
 	for (size_t i = 0; r->shm_lfd && i < r->img->nshmems; i++) {
+		uint32_t seals = r->img->shmems[i].seals;
+		if (k == 0 && r->shm_lfd[i] >= 0 && seals &&
+		    fcntl(r->shm_lfd[i], F_ADD_SEALS, (int)seals) < 0)
+			k = cell_err_sys(err, "seal shared memory %u with %#x", r->img->shmems[i].id,
+					 seals);
 		if (r->shm_lfd[i] >= 0)
 			close(r->shm_lfd[i]);
 		r->shm_lfd[i] = -1;
@@ -201,31 +208,103 @@ int ck_restore_pages(struct ck_restore *r, struct cell_err **err)
 	return k < 0 ? cell_err_wrap(err, "pages.img") : 0;
 }
 
+static void shmem_init(struct ck_restore *r, struct ck_rtask *t)
+{
+	size_t n = r->img->nshmems;
+	if (!r->shm_home) {
+		r->shm_home = xcalloc(n ? n : 1, sizeof(*r->shm_home));
+		r->shm_lfd = xcalloc(n ? n : 1, sizeof(*r->shm_lfd));
+		for (size_t i = 0; i < n; i++)
+			r->shm_home[i] = -1, r->shm_lfd[i] = -1;
+	}
+	if (t && !t->shm_fd) {
+		t->shm_fd = xcalloc(n ? n : 1, sizeof(*t->shm_fd));
+		for (size_t i = 0; i < n; i++)
+			t->shm_fd[i] = -1;
+	}
+}
+
+/* The object exists, but its home fd is gone (ck_shmem_forget): reach it
+ * through a memfd file of the image that stands for it, in the task that
+ * holds that file at its final number. */
+static int shmem_via_file(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int64_t *ret,
+			  struct cell_err **err)
+{
+	for (size_t k = 0; k < r->ntasks; k++) {
+		struct ck_rtask *h = &r->tasks[k];
+		for (size_t i = 0; i < h->p->nfds; i++) {
+			const struct ck_file *f = ck_image_file(r->img, h->p->fds[i].file_id);
+			if (!f || ck_memfd_shmem(f) != id)
+				continue;
+			int64_t pidfd, got, fd;
+			uint64_t a;
+			int e = ck_rsys(t, "pidfd_open", SYS_pidfd_open, h->p->task.pid, 0, 0, 0, 0, 0,
+					&pidfd, err);
+			if (e < 0)
+				return e;
+			e = ck_rsys(t, "pidfd_getfd", SYS_pidfd_getfd, (uint64_t)pidfd,
+				    (uint64_t)h->p->fds[i].fd, 0, 0, 0, 0, &got, err);
+			ck_rsys(t, "close", SYS_close, (uint64_t)pidfd, 0, 0, 0, 0, 0, NULL, NULL);
+			if (e < 0)
+				return e;
+			/* A description of our own, read-write, whatever the file's. */
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%lld", (long long)got);
+			e = ck_scratch_path(r, t, path, &a, err);
+			if (e == 0)
+				e = ck_rsys(t, "openat", SYS_openat, (uint64_t)AT_FDCWD, a,
+					    O_RDWR | O_CLOEXEC, 0, 0, 0, &fd, err);
+			ck_rsys(t, "close", SYS_close, (uint64_t)got, 0, 0, 0, 0, 0, NULL, NULL);
+			if (e == 0)
+				*ret = fd;
+			return e;
+		}
+	}
+	return cell_err(err, ENOENT, "shared memory %u: no file stands for it any more", id);
+}
+
+static int shmem_create(struct ck_restore *r, struct ck_rtask *t, size_t i, int64_t *ret,
+			struct cell_err **err)
+{
+	const struct ck_shmem *s = &r->img->shmems[i];
+	uint64_t a;
+	int64_t fd;
+	/* Sealing allowed, so the image's seals (F_SEAL_SEAL included, for a
+	 * memfd made without it) can be set once the pages are in. */
+	int k = ck_scratch_path(r, t, s->name ? s->name : "cell-shmem", &a, err);
+	if (k == 0)
+		k = ck_rsys(t, "memfd_create", SYS_memfd_create, a, MFD_CLOEXEC | MFD_ALLOW_SEALING,
+			    0, 0, 0, 0, &fd, err);
+	if (k == 0)
+		k = ck_rsys(t, "ftruncate", SYS_ftruncate, (uint64_t)fd, s->size, 0, 0, 0, 0, NULL,
+			    err);
+	if (k == 0)
+		k = ck_rtask_getfd(t, (int)fd, &r->shm_lfd[i], err);
+	if (k == 0) {
+		r->shm_home[i] = t - r->tasks;
+		*ret = fd;
+	}
+	return k;
+}
+
 int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
 		struct cell_err **err)
 {
+	shmem_init(r, t);
 	size_t n = r->img->nshmems, i;
-	if (!r->shm_home) {
-		r->shm_home = xcalloc(n, sizeof(*r->shm_home));
-		r->shm_lfd = xcalloc(n, sizeof(*r->shm_lfd));
-		for (i = 0; i < n; i++)
-			r->shm_home[i] = -1, r->shm_lfd[i] = -1;
-	}
-	if (!t->shm_fd) {
-		t->shm_fd = xcalloc(n, sizeof(*t->shm_fd));
-		for (i = 0; i < n; i++)
-			t->shm_fd[i] = -1;
-	}
 	for (i = 0; i < n && r->img->shmems[i].id != id; i++)
 		;
+	if (i == n)
+		return cell_err(err, EINVAL, "no shared memory %u", id);
 	if (t->shm_fd[i] >= 0) {
 		*ret = t->shm_fd[i];
 		return 0;
 	}
-	const struct ck_shmem *s = &r->img->shmems[i];
 	int64_t fd, pidfd;
 	int k;
-	if (r->shm_home[i] >= 0) {
+	if (r->shm_home[i] == CK_SHM_VIA_FILE) {
+		k = shmem_via_file(r, t, id, &fd, err);
+	} else if (r->shm_home[i] >= 0) {
 		struct ck_rtask *home = &r->tasks[r->shm_home[i]];
 		k = ck_rsys(t, "pidfd_open", SYS_pidfd_open, home->p->task.pid, 0, 0, 0, 0, 0, &pidfd,
 			    err);
@@ -234,21 +313,27 @@ int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
 				    (uint64_t)home->shm_fd[i], 0, 0, 0, 0, &fd, err);
 		ck_rsys(t, "close", SYS_close, (uint64_t)pidfd, 0, 0, 0, 0, 0, NULL, NULL);
 	} else {
-		uint64_t a;
-		k = ck_scratch_path(r, t, s->name ? s->name : "cell-shmem", &a, err);
-		if (k == 0)
-			k = ck_rsys(t, "memfd_create", SYS_memfd_create, a, MFD_CLOEXEC, 0, 0, 0, 0,
-				    &fd, err);
-		if (k == 0)
-			k = ck_rsys(t, "ftruncate", SYS_ftruncate, (uint64_t)fd, s->size, 0, 0, 0, 0,
-				    NULL, err);
-		if (k == 0)
-			k = ck_rtask_getfd(t, (int)fd, &r->shm_lfd[i], err);
-		r->shm_home[i] = t - r->tasks;
+		k = shmem_create(r, t, i, &fd, err);
 	}
 	if (k < 0)
 		return cell_err_wrap(err, "shared memory %u", id);
 	t->shm_fd[i] = (int)fd;
 	*ret = (int)fd;
+	return 0;
+}
+
+int ck_shmem_forget(struct ck_restore *r, struct ck_rtask *t, struct cell_err **err)
+{
+	for (size_t i = 0; t->shm_fd && i < r->img->nshmems; i++) {
+		if (t->shm_fd[i] < 0)
+			continue;
+		int k = ck_rsys(t, "close", SYS_close, (uint64_t)t->shm_fd[i], 0, 0, 0, 0, 0, NULL,
+				err);
+		if (k < 0)
+			return k;
+		t->shm_fd[i] = -1;
+		if (r->shm_home[i] == t - r->tasks)
+			r->shm_home[i] = CK_SHM_VIA_FILE;
+	}
 	return 0;
 }

@@ -42,7 +42,7 @@ static int choose_scratch(struct ck_restore *r, int procfd, struct cell_err **er
 {
 	struct ck_pvma *cur = NULL;
 	size_t n;
-	int k = ck_proc_vmas(procfd, r->tasks[0].pid, &cur, &n, err);
+	int k = ck_proc_maps(procfd, r->tasks[0].pid, &cur, &n, err);
 	if (k < 0)
 		return k;
 	uint64_t vdso = 0;
@@ -103,12 +103,14 @@ static int map_scratch(struct ck_restore *r, struct ck_rtask *t, struct cell_err
 	return 0;
 }
 
-/* The smallest fd handed over (ckpt_restore_opts.inherit) that is >= lo, or -1. */
+/* The smallest fd handed over (ckpt_restore_opts.inherit, external) that
+ * is >= lo, or -1. */
 static int next_inherited(const struct ck_restore *r, int lo)
 {
 	int best = -1;
-	for (size_t i = 0; i < r->o->n_inherit; i++) {
-		int fd = r->o->inherit[i].fd;
+	for (size_t i = 0; i < r->o->n_inherit + r->o->n_external; i++) {
+		int fd = i < r->o->n_inherit ? r->o->inherit[i].fd
+					     : r->o->external[i - r->o->n_inherit].fd;
 		if (fd >= lo && (best < 0 || fd < best))
 			best = fd;
 	}

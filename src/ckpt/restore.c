@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -28,7 +29,10 @@
 #include "base/util.h"
 #include "ckpt/files/files.h"
 #include "ckpt/internal.h"
+#include "ckpt/netlock.h"
 #include "ckpt/parent.h"
+
+#define CK_CHILD_READY 'R'
 
 int ck_rsys(struct ck_rtask *t, const char *name, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	    uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret, struct cell_err **err)
@@ -84,8 +88,10 @@ void ck_restore_stash(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int
 
 static void kill_all(struct ck_restore *r)
 {
-	if (!r->tasks)
+	if (!r->tasks) { /* failed before the tree was built: pid 1 only */
+		kill(r->o->init_pid, SIGKILL);
 		return;
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < r->ntasks; i++)
 		n += r->tasks[i].nthreads;
@@ -148,6 +154,9 @@ static int run_phases(struct ck_restore *r, struct cell_err **err)
 			k = ck_restore_task_state(r, t, err);
 		if (k == 0)
 			k = ck_restore_threads(r, t, err);
+		/* Filters before credentials: installing one may need root. */
+		if (k == 0)
+			k = ck_restore_seccomp(r, t, err);
 		if (k == 0)
 			k = ck_restore_creds(r, t, err);
 		if (k == 0)
@@ -156,6 +165,31 @@ static int run_phases(struct ck_restore *r, struct cell_err **err)
 			cell_err_wrap(err, "process %u", t->p->task.pid);
 	}
 	return k;
+}
+
+/* pid 1 says it is in ckpt_restore_child() (its caller's setup done)
+ * before anything touches it. */
+static int wait_child(int fd, struct cell_err **err)
+{
+	if (fd < 0)
+		return 0;
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char c = 0;
+		int n = poll(&p, 1, 60000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return cell_err(err, ETIMEDOUT, "pid 1 never got ready for the restore");
+		ssize_t k = recv(fd, &c, 1, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return cell_err(err, ESRCH, "pid 1 went away before the restore");
+		if (c == CK_CHILD_READY)
+			return 0;
+	}
+	return cell_err(err, EPROTO, "pid 1 did not say it was ready");
 }
 
 static void tell_child(int fd, const char *msg)
@@ -185,6 +219,8 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 		k = ck_parent_open(r.dirfd, r.img->inv.parent, &r.parent, err);
 	if (k == 0)
 		k = ck_pages_precheck(&r, err);
+	if (k == 0)
+		k = ck_restore_files_precheck(&r, err);
 	if (k < 0) {
 		/* Nothing touched yet: pid 1 is told and left to exit. */
 		tell_child(o->sync_fd, (*err)->msg);
@@ -196,7 +232,17 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 		return cell_err_wrap(err, "restore from %s", o->image_dir);
 	}
 	ck_logf(&r.log, "image loaded: %zu processes, %zu files", r.img->nprocs, r.img->nfiles);
-	k = run_phases(&r, err);
+	k = wait_child(o->sync_fd, err);
+	/* Once pid 1 is in its namespaces (its readiness says so), before any
+	 * socket exists in its network namespace (net.c). */
+	if (k == 0)
+		k = ck_restore_netlock(&r, true, err);
+	if (k == 0)
+		k = run_phases(&r, err);
+	if (k == 0)
+		k = ck_restore_files_final(&r, err);
+	if (k == 0)
+		k = ck_restore_netlock(&r, false, err);
 	if (k == 0)
 		k = detach_all(&r, err);
 	if (k < 0) {
@@ -207,6 +253,7 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 	stats.tasks = (uint32_t)r.ntasks;
 	ck_logf(&r.log, "%s in %llu us", k ? "failed" : "done",
 		(unsigned long long)(stats.total_ns / 1000));
+	ck_nft_stop(r.nft); /* a restore that failed between lock and unlock */
 	free_tasks(&r);
 	ck_image_free(r.img);
 	ck_parent_free(r.parent);
@@ -224,6 +271,8 @@ int ckpt_restore_child(int fd, struct cell_err **err)
 {
 	char msg[4096];
 	ssize_t n;
+	const char ready = CK_CHILD_READY;
+	(void)!send(fd, &ready, 1, MSG_NOSIGNAL);
 	/* Blocks until the restorer replaces this process, or gives up. */
 	while ((n = recv(fd, msg, sizeof(msg) - 1, 0)) < 0 && errno == EINTR)
 		;

@@ -29,7 +29,8 @@ char *ckpt_meta_json(const struct ckpt_meta *m)
 {
 	json_object *o = json_object_new_object(), *fds = json_object_new_array();
 	json_object_object_add(o, "id", json_object_new_string(m->id));
-	json_object_object_add(o, "bundle", json_object_new_string(m->bundle ? m->bundle : ""));
+	if (m->bundle)
+		json_object_object_add(o, "bundle", json_object_new_string(m->bundle));
 	for (int fd = 0; fd < CKPT_META_STDIO; fd++)
 		if (m->stdio[fd])
 			json_object_array_add(fds, json_object_new_int(fd));

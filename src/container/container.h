@@ -180,7 +180,8 @@ struct container_restore_opts {
 /* Create the container again around the image's tree: everything create
  * does up to the init's exec, then the tree replaces the init (same PIDs)
  * and the container is running.  The init's stdio that led outside at
- * checkpoint (conmon's or a shim's pipes) becomes the caller's fds 0-2.
+ * checkpoint (conmon's or a shim's pipes) becomes the caller's fds 0-2; a
+ * terminal becomes a new one, whose master goes to console_socket.
  * Security settings come from the image, not the config.  On failure
  * nothing is left.  ret and ret_stats may be NULL; the caller owns ret's
  * pidfd. */

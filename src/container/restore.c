@@ -6,7 +6,7 @@
  *   image       container.json and the config (the image's, or --bundle's),
  *               the address the container had, the stdio to hand over
  *   create      every phase up to the init's COMMITTED (create.c, with
- *               plan.restore: no exec.fifo, no security, no terminal)
+ *               plan.restore: no exec.fifo, no security; a new terminal)
  *   tree        ckpt_restore() from here, the init's pid and the sync
  *               socket it waits on (ckpt_restore_child in init.c)
  *   commit      record "started", pid file, poststart hooks
@@ -140,10 +140,15 @@ static int restore_tree(struct create_plan *p, struct restore_job *j, struct ckp
 			struct cell_err **err)
 {
 	const struct container_restore_opts *o = j->o;
+	/* A terminal: the init made a new one (its slave on fds 0-2, init.c);
+	 * the tree's console, whose master was outside, becomes that. */
+	static const struct ckpt_external_fd console = { .key = "tty", .fd = 0 };
+	bool tty = p->spec->process->terminal;
 	struct ckpt_restore_opts ro = {
 		.image_dir = o->image_path, .work_dir = o->work_path ? o->work_path : o->image_path,
 		.init_pid = p->pid, .sync_fd = p->sync_parent, .tcp_established = o->tcp_established,
-		.inherit = j->inherit, .n_inherit = j->n_inherit,
+		.inherit = tty ? NULL : j->inherit, .n_inherit = tty ? 0 : j->n_inherit,
+		.external = tty ? &console : NULL, .n_external = tty ? 1 : 0,
 	};
 	int r = ckpt_restore(&ro, stats, err);
 	if (r < 0)

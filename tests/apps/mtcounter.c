@@ -3,15 +3,17 @@
  *
  * Each thread counts in its own slot, with a short sleep per step, and
  * rewrites its own MIB-sized block of memory from its count as it goes; the
- * main thread checks every block against its slot and, every 20 ms, writes
- * one line of JSON to DIR/state (a new file renamed over the old, so no fd
- * stays open on it):
+ * main thread checks every block against its slot and, every 20 ms,
+ * rewrites one line of JSON at the start of DIR/state, padded to a fixed
+ * size: the file it holds open never changes size, so a checkpoint taken
+ * with --leave-running still restores after it has counted on:
  *
  *   {"pid":1,"tids":[...],"counts":[...],"round":N,"bad":0}
  *
  * After a restore the tids must be the same, every count must go on from
  * where it was (never back to 0), and bad (blocks that did not match their
  * count) must stay 0. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -73,9 +75,11 @@ static int check(struct slot *s)
 	return bad;
 }
 
-static void report(const char *dir, int nthreads, uint64_t round, uint64_t bad)
+#define STATE_SIZE 1024
+
+static void report(int fd, int nthreads, uint64_t round, uint64_t bad)
 {
-	char tmp[4096], path[4096], line[4096];
+	char line[STATE_SIZE];
 	size_t len = (size_t)snprintf(line, sizeof(line), "{\"pid\":%d,\"tids\":[", (int)getpid());
 	for (int i = 0; i < nthreads; i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%d", i ? "," : "",
@@ -84,16 +88,11 @@ static void report(const char *dir, int nthreads, uint64_t round, uint64_t bad)
 	for (int i = 0; i < nthreads; i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%llu", i ? "," : "",
 					(unsigned long long)atomic_load(&slots[i].count));
-	len += (size_t)snprintf(line + len, sizeof(line) - len, "],\"round\":%llu,\"bad\":%llu}\n",
+	len += (size_t)snprintf(line + len, sizeof(line) - len, "],\"round\":%llu,\"bad\":%llu}",
 				(unsigned long long)round, (unsigned long long)bad);
-	snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
-	snprintf(path, sizeof(path), "%s/state", dir);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fwrite(line, 1, len, f);
-	fclose(f);
-	rename(tmp, path);
+	memset(line + len, ' ', sizeof(line) - len - 1);
+	line[sizeof(line) - 1] = '\n';
+	(void)!pwrite(fd, line, sizeof(line), 0);
 }
 
 int main(int argc, char **argv)
@@ -118,11 +117,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/state", argv[1]);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, STATE_SIZE) < 0) {
+		fprintf(stderr, "mtcounter: cannot open %s\n", path);
+		return 1;
+	}
 	uint64_t bad = 0;
 	for (uint64_t round = 1;; round++) {
 		for (int i = 0; i < n; i++)
 			bad += (uint64_t)check(&slots[i]);
-		report(argv[1], n, round, bad);
+		report(fd, n, round, bad);
 		nap(20 * 1000 * 1000);
 	}
 }

@@ -31,6 +31,17 @@ struct ck_file_ops {
 	 * task that created the file, with one of its numbers there. */
 	int (*restore_late)(struct ck_restore *r, struct ck_rtask *t, const struct ck_file *f,
 			    int fd, struct cell_err **err);
+	/* Optional: the name of a file the restore's caller must hand in
+	 * (ckpt_restore_opts.external), or NULL. */
+	const char *(*external)(const struct ck_file *f);
+	/* Restore, optional: before anything is touched, may the restore go
+	 * on with this file (options, what the caller handed over)? */
+	int (*precheck)(const struct ck_restore *r, const struct ck_file *f,
+			struct cell_err **err);
+	/* Restore, optional: once every process is restored, just before they
+	 * run, in the task that created the file, with one of its numbers. */
+	int (*restore_final)(struct ck_restore *r, struct ck_rtask *t, const struct ck_file *f,
+			     int fd, struct cell_err **err);
 	/* Inspect: a short description, malloc'd. */
 	char *(*describe)(const struct ck_file *f);
 };
@@ -46,6 +57,10 @@ extern const struct ck_file_ops ck_file_signalfd_ops;
 extern const struct ck_file_ops ck_file_timerfd_ops;
 extern const struct ck_file_ops ck_file_epoll_ops;
 extern const struct ck_file_ops ck_file_unix_ops;
+extern const struct ck_file_ops ck_file_inet_ops;
+extern const struct ck_file_ops ck_file_memfd_ops;
+extern const struct ck_file_ops ck_file_inotify_ops;
+extern const struct ck_file_ops ck_file_tty_ops;
 
 /* Record types of the kinds (CK_REC_FILE_FIRST..LAST). */
 enum {
@@ -61,6 +76,11 @@ enum {
 	CK_REC_FILE_TTY = 73,
 	CK_REC_FILE_MEMFD = 74,
 };
+
+/* The device number a tty file had at dump time, or 0. */
+uint64_t ck_tty_rdev(const struct ck_file *f);
+/* The shared memory object a memfd file stands for, or 0. */
+uint32_t ck_memfd_shmem(const struct ck_file *f);
 
 /* Helpers for kinds. */
 /* The "key:\tvalue" line of an fdinfo text, or NULL. */

@@ -1,5 +1,10 @@
 /* Pipes (and FIFOs opened by path) with the data buffered in them.  The
- * data is copied at dump time with tee(2), which leaves it in the pipe. */
+ * data is copied at dump time with tee(2), which leaves it in the pipe.
+ *
+ * A FIFO comes back by opening its path in the task, in the tree's root:
+ * first read-write (which never blocks), so that the wanted end opens at
+ * once whatever it is and the data can be put back; then that helper fd
+ * goes.  The FIFO keeps the data as long as one end stays open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -90,10 +95,10 @@ static int pipe_dump(struct ck_fdinfo *fi, uint32_t id, struct cell_err **err)
 	if (sz < 0)
 		return cell_err_sys(err, "size of pipe fd %d", fi->fd);
 	f.size = (uint32_t)sz;
-	if ((f.flags & O_ACCMODE) == O_RDWR)
-		return cell_err(err, EOPNOTSUPP, "FIFO fd %d opened read-write", fi->fd);
 	if (strncmp(fi->link, "pipe:", 5) != 0)
 		f.path = fi->link;
+	if (f.path && cell_str_has_suffix(f.path, " (deleted)"))
+		return cell_err(err, EOPNOTSUPP, "FIFO %s was removed", f.path);
 	int r = 0;
 	if (!pipe_seen(fi->d, &fi->st))
 		r = peek_data(fi, &f, err);
@@ -108,7 +113,7 @@ static int pipe_validate(const struct ck_image *img, const struct ck_file *file,
 {
 	const struct ck_file_pipe *f = file->obj;
 	uint32_t acc = f->flags & O_ACCMODE;
-	if (acc != O_RDONLY && acc != O_WRONLY)
+	if (acc != O_RDONLY && acc != O_WRONLY && !(acc == O_RDWR && f->path))
 		return cell_err(err, EINVAL, "pipe file %u: access mode %u", f->id, acc);
 	if (f->data_len > f->size)
 		return cell_err(err, EINVAL, "pipe file %u: %zu bytes buffered in a %u-byte pipe",
@@ -165,12 +170,36 @@ static int set_flags(struct ck_rtask *t, int fd, uint32_t flags, struct cell_err
 		       NULL, err);
 }
 
+static int fifo_restore(struct ck_restore *r, struct ck_rtask *t, const struct ck_file_pipe *f,
+			int *ret_fd, struct cell_err **err)
+{
+	uint64_t a;
+	int64_t helper, fd;
+	int k = ck_scratch_path(r, t, f->path, &a, err);
+	if (k == 0)
+		k = ck_rsys(t, "openat", SYS_openat, (uint64_t)AT_FDCWD, a,
+			    O_RDWR | O_NONBLOCK | O_CLOEXEC, 0, 0, 0, &helper, err);
+	if (k < 0)
+		return cell_err_wrap(err, "FIFO %s", f->path);
+	const struct ck_file_pipe sized = { .size = f->size };
+	if (k == 0)
+		k = fill_pipe(t, (int)helper, (int)helper, f->has_data ? f : &sized, err);
+	if (k == 0)
+		k = ck_rsys(t, "openat", SYS_openat, (uint64_t)AT_FDCWD, a,
+			    (f->flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC, 0, 0, 0, &fd, err);
+	ck_rsys(t, "close", SYS_close, (uint64_t)helper, 0, 0, 0, 0, 0, NULL, NULL);
+	if (k < 0)
+		return cell_err_wrap(err, "FIFO %s", f->path);
+	*ret_fd = (int)fd;
+	return 0;
+}
+
 static int pipe_restore(struct ck_restore *r, struct ck_rtask *t, const struct ck_file *file,
 			int *ret_fd, struct cell_err **err)
 {
 	const struct ck_file_pipe *f = file->obj;
 	if (f->path)
-		return cell_err(err, EOPNOTSUPP, "FIFO %s: not supported yet", f->path);
+		return fifo_restore(r, t, f, ret_fd, err);
 	uint64_t a;
 	int32_t fds[2];
 	int k = ck_scratch_put(r, t, 0, NULL, 0, &a, err);

@@ -12,6 +12,10 @@ const struct ck_file_ops *const ck_file_kinds[] = {
 	&ck_file_timerfd_ops,
 	&ck_file_epoll_ops,
 	&ck_file_unix_ops,
+	&ck_file_inet_ops,
+	&ck_file_memfd_ops,
+	&ck_file_inotify_ops,
+	&ck_file_tty_ops,
 	NULL,
 };
 

@@ -139,7 +139,7 @@ static void bytes_are_little_endian(void)
 	uint8_t b[64];
 	T_ASSERT(pread(fd, b, sizeof(b), 0) == sizeof(b));
 	T_ASSERT(memcmp(b, "CELL-IMG", 8) == 0);
-	T_ASSERT_INT(le_get16(b + 8), 1);
+	T_ASSERT_INT(le_get16(b + 8), IMG_VERSION_MAJOR);
 	T_ASSERT_INT(le_get32(b + 12), IMG_KIND_CORE);
 	T_ASSERT_INT(le_get16(b + 16), 100); /* record type */
 	T_ASSERT_INT(le_get16(b + 24), 1);   /* first field tag */
@@ -183,7 +183,8 @@ static void bad_magic_and_version(void)
 	T_ASSERT(read_all(fd, &nrec, &err) < 0);
 	T_ASSERT_CONTAINS(err->msg, "format version 9");
 	cell_err_freep(&err);
-	T_ASSERT(pwrite(fd, "\x01", 1, 8) == 1);
+	uint8_t v = IMG_VERSION_MAJOR;
+	T_ASSERT(pwrite(fd, &v, 1, 8) == 1);
 	T_ASSERT(pwrite(fd, "\x03", 1, 12) == 1);
 	T_ASSERT(read_all(fd, &nrec, &err) < 0);
 	T_ASSERT_CONTAINS(err->msg, "a pages file where a core file was expected");
@@ -209,7 +210,7 @@ static int one_record(const uint8_t *payload, uint32_t len, struct cell_err **er
 	_cleanup_close_ int fd = memfd();
 	uint8_t h[16 + 8];
 	memcpy(h, "CELL-IMG", 8);
-	le_put16(h + 8, 1);
+	le_put16(h + 8, IMG_VERSION_MAJOR);
 	le_put16(h + 10, 0);
 	le_put32(h + 12, IMG_KIND_CORE);
 	le_put16(h + 16, 100);
