@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		zdtm_fail("thread: %s", thread_verdict);
 	if (allow_all(SECCOMP_FILTER_FLAG_TSYNC) != 0)
 		zdtm_fail("the threads no longer share their filters (TSYNC: %s)", strerror(errno));
-	int status;
+	int status = 0;
 	if (write(p[1], "x", 1) != 1 || waitpid(kid, &status, 0) != kid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		zdtm_fail("the child's filters are wrong (status %#x)", status);
