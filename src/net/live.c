@@ -122,6 +122,11 @@ bool net_in_init_netns(void)
 	return access("/proc/sys/net/core/netdev_max_backlog", F_OK) == 0;
 }
 
+bool net_init_netns_allowed(void)
+{
+	return CELL_NET_INIT_NS;
+}
+
 int net_network_up(const struct net_network *n, struct cell_err **err)
 {
 	/* A build option, so a development machine's own namespace stays as it

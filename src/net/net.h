@@ -153,6 +153,9 @@ int net_lease_release(struct net_store *s, const char *name, const char *owner,
 /* Is cell in the machine's initial network namespace?  Unless built with
  * -Dinit_netns_networks=true, net_network_up() refuses to work there. */
 bool net_in_init_netns(void);
+/* Whether this build makes networks in the initial network namespace
+ * (meson -Dinit_netns_networks). */
+bool net_init_netns_allowed(void);
 /* Make the bridge (with the gateway address, up), enable forwarding, and
  * put the network into cell's nftables sets.  Idempotent. */
 int net_network_up(const struct net_network *n, struct cell_err **err);
