@@ -41,6 +41,11 @@ struct ckpt_stats {
 	uint64_t bytes_written;
 	uint32_t tasks, threads, files;
 	bool dirty_tracking;  /* a pre-dump armed (or used) uffd-wp tracking */
+	/* An incremental dump's precopy round (ckpt_dump_opts.parent_dir),
+	 * before the tree was stopped: pages it copied, and how long it took
+	 * (counted in total_ns, not in frozen_ns). */
+	uint64_t precopy_pages;
+	uint64_t precopy_ns;
 };
 
 struct ckpt_dump_opts {
@@ -56,7 +61,11 @@ struct ckpt_dump_opts {
 	/* A previous image of the same tree (pre-dump or dump), absolute or
 	 * relative to image_dir: pages unchanged since then are stored as
 	 * "in parent".  Needs the dirty tracking that pre-dump arms; without
-	 * it every page is copied again. */
+	 * it every page is copied again.  With it, the pages written since
+	 * the parent are first copied while the tree runs on, into
+	 * image_dir/precopy (a pre-dump image, the parent's child), which
+	 * becomes this image's parent: stopped, the tree only gives what it
+	 * wrote during that round (Linux 6.10; before, no such round). */
 	const char *parent_dir;
 	/* Let the tree run on after the dump (default: it is killed once the
 	 * image is complete). */

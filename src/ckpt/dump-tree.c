@@ -21,6 +21,23 @@ static bool have_tid(const struct ck_dtask *t, pid_t tid)
 	return false;
 }
 
+/* PTRACE_SEIZE of a task that has begun to exit (a shell's child ending
+ * between the look at its state and the seize) fails with EPERM, not
+ * ESRCH (kernel/ptrace.c, ptrace_attach: exit_state set): passing. */
+static bool exiting(struct ck_dump *d, pid_t pid, pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "%d/task/%d", pid, tid);
+	struct ck_pstatus st;
+	struct cell_err *e = NULL;
+	if (ck_proc_status(d->procfd, path, &st, &e) < 0) {
+		cell_err_free(e);
+		return true;
+	}
+	ck_pstatus_free(&st);
+	return st.state == 'Z' || st.state == 'X';
+}
+
 /* Seize threads of t not yet held; *ret_new counts them. */
 static int seize_new_threads(struct ck_dump *d, struct ck_dtask *t, size_t *ret_new,
 			     struct cell_err **err)
@@ -38,6 +55,10 @@ static int seize_new_threads(struct ck_dump *d, struct ck_dtask *t, size_t *ret_
 		r = ck_thr_seize(&thr, 0, err);
 		if (r == -ESRCH) /* it exited meanwhile */
 			continue;
+		if (r == -EPERM && exiting(d, t->pid, thr.tid)) {
+			cell_err_wrap(err, "process %d exited while being stopped", t->pid);
+			return -EAGAIN;
+		}
 		if (r < 0)
 			return r;
 		t->threads = xrealloc(t->threads, (t->nthreads + 1) * sizeof(*t->threads));

@@ -136,6 +136,7 @@ enum {
 	CK_VMA_NOHUGEPAGE = 1 << 8,
 	CK_VMA_MERGEABLE = 1 << 9,
 	CK_VMA_LOCKED = 1 << 10,
+	CK_VMA_NORESERVE = 1 << 11, /* no commit charge: sanitizer shadows, big reservations */
 };
 
 struct ck_vma {

@@ -70,6 +70,7 @@ struct ck_parent_index;
 struct ck_dseccomp;
 struct ck_pw;
 struct ck_nft;
+struct ck_precopy;
 
 struct ck_dump {
 	const struct ckpt_dump_opts *o;
@@ -98,6 +99,18 @@ struct ck_dump {
 	struct ck_dseccomp *seccomps; /* seccomp filters written so far */
 	size_t nseccomps;
 	uint64_t killed_ns; /* when the tree was sent SIGKILL, if it was */
+	/* PAGEMAP_SCAN's written-only fast path reads swap and migration
+	 * entries right (Linux 6.10, commit "fs/proc/task_mmu: Fix uffd-wp
+	 * confusion in pagemap_scan_pmd_entry()"): dump-mm.c may use it. */
+	bool fast_scan;
+	/* precopy.c: a round of copying while the tree runs, before it is
+	 * stopped (pages written are write-protected again as they are
+	 * found, and reads may fail as the tree changes its mappings). */
+	bool live;
+	/* The parent as the inventory names it: o->parent_dir, or the
+	 * precopy round's image once there is one. */
+	const char *parent_name;
+	struct ck_precopy *precopy;
 };
 
 /* Per fd, what the dumper learnt before handing it to the kind. */
@@ -114,6 +127,10 @@ struct ck_fdinfo {
 };
 
 int ck_dump_tree(struct ck_dump *d, struct cell_err **err);	/* seize, collect */
+/* dump.c: core.img and pages.img (with the page writer), and at the end
+ * inventory.img. */
+int ck_dump_open_writers(struct ck_dump *d, struct cell_err **err);
+int ck_dump_write_inventory(struct ck_dump *d, struct cell_err **err);
 int ck_dump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_threads(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_dump_signals(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
@@ -134,6 +151,16 @@ int ck_dump_find_vdso(struct ck_dump *d, struct ck_dtask *t, struct cell_err **e
 /* Pre-dump: arm (or re-arm) tracking and plan the copy; the copy itself. */
 int ck_predump_task(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_predump_copy(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
+/* precopy.c: before an incremental dump stops the tree, one more round of
+ * copying the pages written since the parent, while it runs, into the
+ * image's "precopy" directory, which becomes the dump's parent: the
+ * stopped tree then only has to give what was written in the last few
+ * milliseconds.  Nothing is done (0) without trackers to take over.
+ * ck_precopy_end(): after the dump, ok or not; on failure the tracked
+ * pages are all marked written again (the parent the caller named stays
+ * a valid parent) and the directory goes away. */
+int ck_precopy(struct ck_dump *d, struct cell_err **err);
+void ck_precopy_end(struct ck_dump *d, bool ok);
 /* Incremental dump: take over the tracker a pre-dump left in t. */
 int ck_tracker_adopt(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 int ck_tracker_drop(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);

@@ -60,6 +60,22 @@ static bool addr_of(int s, bool peer, struct sockaddr_storage *ss)
 	return (peer ? getpeername(s, (struct sockaddr *)ss, &l) : getsockname(s, (struct sockaddr *)ss, &l)) == 0;
 }
 
+/* As runc (through CRIU) refuses: the process as the container sees it
+ * (its PID there, its name), the fd, what it holds. */
+static int refuse_established(struct ck_dump *d, const struct ck_dtask *t, int fd,
+			      const struct ck_conn *x, struct cell_err **err)
+{
+	char a[80], b[80];
+	_cleanup_free_ char *comm = NULL;
+	if (ck_proc_read(d->procfd, t->pid, "comm", &comm, NULL, NULL) == 0)
+		comm[strcspn(comm, "\n")] = '\0';
+	return cell_err(err, EOPNOTSUPP, "process %u (%s) fd %d: established TCP connection %s -> "
+			"%s: allow established connections (--tcp-established) to checkpoint it",
+			t->vpid, comm ? comm : "?", fd,
+			ck_inet_str((uint32_t)x->family, x->laddr, x->lport, a, sizeof(a)),
+			ck_inet_str((uint32_t)x->family, x->raddr, x->rport, b, sizeof(b)));
+}
+
 /* One socket: if it is TCP, established or listening, its lock entry. */
 static int scan_socket(struct ck_dump *d, struct ck_dtask *t, int fd, int s, struct conns *c,
 		       struct cell_err **err)
@@ -94,14 +110,8 @@ static int scan_socket(struct ck_dump *d, struct ck_dtask *t, int fd, int s, str
 	}
 	struct ck_conn x;
 	ck_conn_set(&x, v[0], la, lp, ra, rp, ti.tcpi_state == TCP_LISTEN);
-	if (!x.listen && !d->o->tcp_established) {
-		char a[80], b[80];
-		return cell_err(err, EOPNOTSUPP, "process %d fd %d: established TCP connection %s -> "
-				"%s: allow established connections (--tcp-established) to "
-				"checkpoint it", t->pid, fd,
-				ck_inet_str((uint32_t)x.family, x.laddr, x.lport, a, sizeof(a)),
-				ck_inet_str((uint32_t)x.family, x.raddr, x.rport, b, sizeof(b)));
-	}
+	if (!x.listen && !d->o->tcp_established)
+		return refuse_established(d, t, fd, &x, err);
 	conn_add(c, &x);
 	return 0;
 }

@@ -94,7 +94,7 @@ int ck_parent_open(int basefd, const char *path, struct ck_parent_index **ret,
 	return open_level(basefd, path, 0, ret, err);
 }
 
-const struct ck_pidx_ent *ck_parent_find(const struct ck_parent_index *ix, uint32_t pid,
+const struct ck_pidx_ent *ck_parent_next(const struct ck_parent_index *ix, uint32_t pid,
 					 uint64_t addr)
 {
 	size_t lo = 0, hi = ix->n;
@@ -106,9 +106,14 @@ const struct ck_pidx_ent *ck_parent_find(const struct ck_parent_index *ix, uint3
 		else
 			hi = mid;
 	}
-	if (lo < ix->n && ix->e[lo].pid == pid && ix->e[lo].addr <= addr)
-		return &ix->e[lo];
-	return NULL;
+	return lo < ix->n && ix->e[lo].pid == pid ? &ix->e[lo] : NULL;
+}
+
+const struct ck_pidx_ent *ck_parent_find(const struct ck_parent_index *ix, uint32_t pid,
+					 uint64_t addr)
+{
+	const struct ck_pidx_ent *e = ck_parent_next(ix, pid, addr);
+	return e && e->addr <= addr ? e : NULL;
 }
 
 /* Pages [addr, addr + len) of pid that the chain holds, starting at addr:

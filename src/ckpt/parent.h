@@ -25,6 +25,10 @@ struct ck_parent_index {
 /* path is relative to basefd (an image directory), or absolute. */
 int ck_parent_open(int basefd, const char *path, struct ck_parent_index **ret,
 		   struct cell_err **err);
+/* The record of pid that holds addr, or NULL; _next: that record or, if
+ * none, the first of pid after addr. */
+const struct ck_pidx_ent *ck_parent_next(const struct ck_parent_index *ix, uint32_t pid,
+					 uint64_t addr);
 const struct ck_pidx_ent *ck_parent_find(const struct ck_parent_index *ix, uint32_t pid,
 					 uint64_t addr);
 uint64_t ck_parent_covers(const struct ck_parent_index *ix, uint32_t pid, uint64_t addr,

@@ -70,9 +70,17 @@ static int inject_uffd(struct ck_dump *d, struct ck_dtask *t, struct cell_err **
 	return 0;
 }
 
+/* Arming write-protects never-touched pages too (WP_UNPOPULATED markers),
+ * and each 2 MiB of them costs a page table: 8 MiB of kernel memory per
+ * 4 GiB armed.  A sanitizer's shadow or a huge reservation (terabytes,
+ * mostly untouched) would exhaust the host, so mappings above this size
+ * are not tracked: every dump copies their present pages in full. */
+#define CK_TRACK_MAX (16ULL << 30)
+
 static bool trackable(const struct ck_vma *v)
 {
 	return !(v->flags & CK_VMA_SHARED) && (v->prot & PROT_WRITE) &&
+	       v->end - v->start <= CK_TRACK_MAX &&
 	       (v->kind == CK_VMA_ANON || v->kind == CK_VMA_FILE || v->kind == CK_VMA_SHMEM);
 }
 
@@ -87,8 +95,14 @@ static int arm(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vma *
 	if (pm < 0)
 		return cell_err_sys(err, "open /proc/%s", path);
 	for (size_t i = 0; i < n; i++) {
-		if (!trackable(&v[i].v))
+		if (!trackable(&v[i].v)) {
+			if (v[i].v.end - v[i].v.start > CK_TRACK_MAX && (v[i].v.prot & PROT_WRITE))
+				ck_logf(&d->log, "process %d: mapping %#llx-%#llx is over %llu GiB: "
+					"not tracked, copied in full by every dump", t->pid,
+					(unsigned long long)v[i].v.start,
+					(unsigned long long)v[i].v.end, CK_TRACK_MAX >> 30);
 			continue;
+		}
 		uint64_t len = v[i].v.end - v[i].v.start;
 		struct uffdio_register reg = { .range = { v[i].v.start, len },
 					       .mode = UFFDIO_REGISTER_MODE_WP };

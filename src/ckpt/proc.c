@@ -260,7 +260,7 @@ static uint32_t vmflag(const char *f)
 	} map[] = {
 		{ "dc", CK_VMA_DONTFORK },  { "wf", CK_VMA_WIPEONFORK }, { "dd", CK_VMA_DONTDUMP },
 		{ "hg", CK_VMA_HUGEPAGE },  { "nh", CK_VMA_NOHUGEPAGE }, { "mg", CK_VMA_MERGEABLE },
-		{ "lo", CK_VMA_LOCKED },
+		{ "lo", CK_VMA_LOCKED },    { "nr", CK_VMA_NORESERVE },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (!strcmp(f, map[i].name))

@@ -117,6 +117,9 @@ static int map_one(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma
 	uint32_t flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
 	if (v->flags & CK_VMA_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
+	/* Without it a terabyte-sized reservation is refused by overcommit. */
+	if (v->flags & CK_VMA_NORESERVE)
+		flags |= MAP_NORESERVE;
 	int k;
 	switch (v->kind) {
 	case CK_VMA_ANON:

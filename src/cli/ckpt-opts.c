@@ -98,9 +98,10 @@ void cli_ckpt_done(const struct cli_ckpt_opts *o, const struct ckpt_stats *st)
 		return;
 	printf("{\"frozen_us\":%" PRIu64 ",\"total_us\":%" PRIu64 ",\"pages_written\":%" PRIu64
 	       ",\"pages_skipped\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"tasks\":%u,"
-	       "\"threads\":%u,\"files\":%u,\"dirty_tracking\":%s}\n",
+	       "\"threads\":%u,\"files\":%u,\"dirty_tracking\":%s,\"precopy_pages\":%" PRIu64
+	       ",\"precopy_us\":%" PRIu64 "}\n",
 	       st->frozen_ns / 1000, st->total_ns / 1000, st->pages_written, st->pages_skipped,
 	       st->bytes_written, st->tasks, st->threads, st->files,
-	       st->dirty_tracking ? "true" : "false");
+	       st->dirty_tracking ? "true" : "false", st->precopy_pages, st->precopy_ns / 1000);
 	fflush(stdout);
 }

@@ -248,7 +248,7 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 	if (!p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||
-	    (r = network_configure(p, err)) < 0)
+	    (r = restore_lock_network(p, err)) < 0 || (r = network_configure(p, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_PLACED, NULL, -1)) < 0)
 		return cell_err(err, -r, "resume the init");

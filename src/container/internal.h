@@ -48,6 +48,7 @@ struct create_plan {
 	/* restore.c: the init does not exec process.args; after COMMITTED it
 	 * waits to be taken over by a checkpoint's tree (ckpt_restore_child). */
 	bool restore;
+	const char *restore_image; /* the image directory */
 };
 
 /* create.c, shared with restore.c: the plan, its phases up to the init's
@@ -59,6 +60,13 @@ int create_plan_run(struct create_plan *p, struct cell_err **err);
 void create_plan_abort(struct create_plan *p);
 void create_plan_free(struct create_plan *p);
 char *create_plan_state(struct create_plan *p, const char *status);
+
+/* restore.c, for create.c's parent, just before the network is set up:
+ * a restored init in a network namespace of its own takes the image's
+ * network lock there (ckpt_net_lock) before it has an address.  Otherwise a
+ * peer's retransmission would reach it before the tree's sockets exist
+ * and draw a reset that kills the connection.  0 for anything else. */
+int restore_lock_network(const struct create_plan *p, struct cell_err **err);
 
 /* The fds 0-2 cell handed the init at create ("FD DEV INO" lines), so that
  * a checkpoint knows which of the init's stdio still lead outside. */

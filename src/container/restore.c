@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +160,22 @@ static int restore_tree(struct create_plan *p, struct restore_job *j, struct ckp
 	return state_record_write(&p->dir, &p->rec, err);
 }
 
+int restore_lock_network(const struct create_plan *p, struct cell_err **err)
+{
+	/* A namespace that was there before (the host's, podman's) has had
+	 * its addresses all along: the lock the dump left there is the one. */
+	if (!p->restore || !p->restore_image || !p->ns.is_new[OCI_NS_NETWORK])
+		return 0;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)p->pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_err_sys(err, "open %s", path);
+	int r = ckpt_net_lock(p->restore_image, fd, err);
+	return r < 0 ? cell_err_wrap(err, "lock the image's connections in the new network "
+				     "namespace") : 0;
+}
+
 static void poststart(struct create_plan *p)
 {
 	if (!p->spec->hooks[OCI_HOOK_POSTSTART].n)
@@ -193,6 +210,7 @@ int container_restore(const struct container_ctx *ctx, const struct container_re
 	struct create_plan p;
 	create_plan_init(&p, ctx, &co);
 	p.restore = true;
+	p.restore_image = o->image_path;
 	r = create_plan_run(&p, err);
 	if (r == 0)
 		r = restore_tree(&p, &j, &stats, err);

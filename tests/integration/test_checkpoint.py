@@ -81,11 +81,12 @@ def lasting(procs, comms=("sh",)):
     return {p: c for p, c in procs.items() if c in comms}
 
 
-def stable_procs(t, cid, comms):
-    """Processes of those names seen twice, 0.3 s apart: the lasting ones."""
-    a = lasting(ns_procs(t, cid), comms)
+def stable_procs(t, cid, comms=("sh",), root=True):
+    """Processes of those names seen twice, 0.3 s apart: the lasting ones
+    (a shell's child between fork and exec is an "sh" for a moment)."""
+    a = lasting(ns_procs(t, cid, root=root), comms)
     time.sleep(0.3)
-    b = lasting(ns_procs(t, cid), comms)
+    b = lasting(ns_procs(t, cid, root=root), comms)
     return {p: c for p, c in a.items() if b.get(p) == c}
 
 
@@ -186,7 +187,7 @@ def mt_counter(t, threads=4, mib=8):
 
 def test_checkpoint_restore_counter(t):
     cid, data = counter(t)
-    before = lasting(ns_procs(t, cid))
+    before = stable_procs(t, cid)
     assert set(before) == {1, int(read(f"{data}/bg"))}, before
     old_pid = t.state(cid)["pid"]
     img = os.path.join(t.tmp, "img")
@@ -200,14 +201,14 @@ def test_checkpoint_restore_counter(t):
     restore(t, cid, img)
     st = t.state(cid)
     assert st["status"] == "running" and st["pid"] != old_pid, st
-    assert lasting(ns_procs(t, cid)) == before
+    assert stable_procs(t, cid) == before
     assert_counts_on(data, last)
     # It is an ordinary container again: checkpoint it once more.
     img2 = os.path.join(t.tmp, "img2")
     checkpoint(t, cid, img2)
     last = assert_stopped_counting(data)
     restore(t, cid, img2)
-    assert lasting(ns_procs(t, cid)) == before
+    assert stable_procs(t, cid) == before
     assert_counts_on(data, last)
     t.cell("delete", "--force", cid)
 
@@ -277,7 +278,7 @@ def test_predump_then_dump_with_parent(t):
 
 def test_restore_into_another_root(t):
     cid, data = counter(t)
-    before = lasting(ns_procs(t, cid))
+    before = stable_procs(t, cid)
     img = os.path.join(t.tmp, "img")
     checkpoint(t, cid, img)
     last = assert_stopped_counting(data)
@@ -286,7 +287,7 @@ def test_restore_into_another_root(t):
     restore(t, cid, img, root=other)
     assert json.loads(t.cell("state", cid, root=other).out)["status"] == "running"
     assert "does not exist" in t.cell_fails("state", cid).err
-    assert lasting(ns_procs(t, cid, root=other)) == before
+    assert stable_procs(t, cid, root=other) == before
     assert_counts_on(data, last)
     t.cell("delete", "--force", cid, root=other)
     assert not os.path.exists(os.path.join(other, cid))
@@ -369,7 +370,7 @@ def test_user_namespace_container(t):
     pid = t.state(cid)["pid"]
     uids = open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[:4]
     assert uids == ["101000"] * 4, uids
-    before = lasting(ns_procs(t, cid))
+    before = stable_procs(t, cid)
     img = os.path.join(t.tmp, "img")
     checkpoint(t, cid, img)
     last = assert_stopped_counting(data)
@@ -378,7 +379,7 @@ def test_user_namespace_container(t):
     # Same user, inside the same kind of user namespace, same PIDs.
     assert open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[:4] == uids
     assert open(f"/proc/{pid}/uid_map").read().split() == ["0", "100000", "65536"]
-    assert lasting(ns_procs(t, cid)) == before
+    assert stable_procs(t, cid) == before
     assert_counts_on(data, last)
 
 

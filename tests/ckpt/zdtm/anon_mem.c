@@ -1,11 +1,14 @@
 /* Private anonymous memory in every shape: heap, a big mapping written
- * sparsely, a PROT_NONE mapping with contents, a read-only one, the stack;
- * and the pid itself. */
+ * sparsely, a terabyte MAP_NORESERVE reservation with three pages written
+ * (a sanitizer's shadow: too big to track or to commit), a PROT_NONE
+ * mapping with contents, a read-only one, the stack; and the pid itself. */
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include "zdtm.h"
 
 #define BIG (64u << 20)
+#define HUGE (1ULL << 40)
 
 static unsigned char pattern(size_t i)
 {
@@ -21,8 +24,13 @@ int main(int argc, char **argv)
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned char *ro = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (big == MAP_FAILED || none == MAP_FAILED || ro == MAP_FAILED)
+	unsigned char *huge = mmap(NULL, HUGE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (big == MAP_FAILED || none == MAP_FAILED || ro == MAP_FAILED || huge == MAP_FAILED)
 		zdtm_fail("mmap");
+	const uint64_t at[] = { 0, HUGE / 2 + 12345, HUGE - 1 };
+	for (size_t i = 0; i < 3; i++)
+		huge[at[i]] = (unsigned char)(0x71 + i);
 	for (size_t i = 0; i < BIG; i += 4096 * 3)
 		big[i + (i % 4000)] = pattern(i);
 	memset(none, 0x5a, 3 * 4096);
@@ -47,6 +55,9 @@ int main(int argc, char **argv)
 		if (big[off] != want)
 			zdtm_fail("big[%zu] = %u, want %u", off, big[off], want);
 	}
+	for (size_t i = 0; i < 3; i++)
+		zdtm_check(huge[at[i]] == (unsigned char)(0x71 + i));
+	zdtm_check(huge[4096] == 0 && huge[HUGE / 4] == 0);
 	mprotect(none, 3 * 4096, PROT_READ);
 	for (int i = 0; i < 3 * 4096; i++)
 		zdtm_check(none[i] == 0x5a);

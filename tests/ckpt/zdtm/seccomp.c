@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -77,6 +78,14 @@ static const char *thread_verdict = "not run";
 static void *thread_main(void *arg)
 {
 	(void)arg;
+	/* The driver's SIGTERM is for pid 1's zdtm_wait(): a process-directed
+	 * signal may go to any thread that does not block it (right after the
+	 * restore's ptrace detach the main thread has TIF_SIGPENDING set, and
+	 * the kernel then picks another), and this one would eat it. */
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
 	while (!go)
 		usleep(1000);
 	thread_verdict = check(2, false);
