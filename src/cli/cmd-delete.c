@@ -3,6 +3,7 @@
 #include <getopt.h>
 
 #include "cli/cli.h"
+#include "cli/run-vm.h"
 #include "container/container.h"
 
 CLI_COMMAND(delete)
@@ -22,7 +23,19 @@ CLI_COMMAND(delete)
 	struct container_ctx cctx;
 	cli_container_ctx(ctx, &cctx);
 	struct cell_err *err = NULL;
-	r = container_delete(&cctx, argv[optind], force, &err);
+	if (cli_is_vm_root(ctx, argv[optind])) {
+		cell_err(&err, 0, "container \"%s\" does not exist", argv[optind]);
+		r = -ENOENT;
+	} else {
+		r = container_delete(&cctx, argv[optind], force, &err);
+	}
+	if (r == -ENOENT) { /* a VM with that id? */
+		int v = cli_vm_delete(ctx, argv[optind], force);
+		if (v != -ENOENT) {
+			cell_err_free(err);
+			return v;
+		}
+	}
 	/* As runc: forcing the delete of what does not exist succeeds (podman
 	 * deletes a container after a checkpoint has done so already). */
 	if (r == -ENOENT && force) {

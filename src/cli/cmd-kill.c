@@ -1,9 +1,11 @@
 /* cell kill [--all|-a] ID [SIGNAL]  (default SIGTERM) */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/run-vm.h"
 #include "container/container.h"
 
 CLI_COMMAND(kill)
@@ -27,7 +29,15 @@ CLI_COMMAND(kill)
 	struct container_ctx cctx;
 	cli_container_ctx(ctx, &cctx);
 	struct cell_err *err = NULL;
-	if (container_kill(&cctx, argv[optind], sig, all, &err) < 0)
+	int r = container_kill(&cctx, argv[optind], sig, all, &err);
+	if (r == -ENOENT) { /* a VM with that id? */
+		int v = cli_vm_kill(ctx, argv[optind], sig);
+		if (v != -ENOENT) {
+			cell_err_free(err);
+			return v;
+		}
+	}
+	if (r < 0)
 		return cli_fail(err);
 	return 0;
 }

@@ -1,10 +1,12 @@
-/* cell run [create options] [-d] [-t] [--keep] ID
- * cell run [-d] [-t] [--rootfs DIR] ID -- COMMAND [ARGS...]
+/* cell run [create options] [-d] [-t] [--keep] [--isolation container|vm] ID
+ * cell run [-d] [-t] [--rootfs DIR] [--isolation container|vm] ID -- COMMAND [ARGS...]
  *
  * create + start, then (without -d) wait for the container's init,
  * relaying signals or the terminal, delete it, and exit with its status.
  * The second form writes the config itself: the given rootfs, or with no
- * --rootfs the built-in busybox one. */
+ * --rootfs the built-in busybox one.  With --isolation vm (or the config's
+ * annotation run.cell.isolation=vm) the process runs in a light-guest
+ * microVM instead (cli/run-vm.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -18,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/create-opts.h"
 #include "cli/run-flags.h"
+#include "cli/run-vm.h"
 #include "container/builtin.h"
 #include "container/container.h"
 #include "state/state.h"
@@ -25,12 +28,13 @@
 #include "oci/spec.h"
 #include "os/process.h"
 
-enum { O_DETACH = 'd', O_TTY = 't', O_KEEP = OPT_CREATE_LAST, O_ROOTFS };
+enum { O_DETACH = 'd', O_TTY = 't', O_KEEP = OPT_CREATE_LAST, O_ROOTFS, O_ISOLATION };
 
 struct run_opts {
 	struct container_create_opts create;
 	struct run_flags flags;
 	bool detach, tty, keep, generate, edited;
+	enum run_isolation isolation;
 	const char *rootfs;
 	char **command;
 };
@@ -109,6 +113,11 @@ static int take_option(struct run_opts *ro, int c, char **argv, struct cell_err 
 	case O_TTY: ro->tty = true; return 0;
 	case O_KEEP: ro->keep = true; return 0;
 	case O_ROOTFS: ro->rootfs = optarg; ro->generate = true; return 0;
+	case O_ISOLATION:
+		if (run_isolation_parse(optarg, &ro->isolation) < 0)
+			return cli_usage_error(
+				"run", "--isolation: unknown value \"%s\" (container or vm)", optarg);
+		return 0;
 	}
 	int r = run_resource_option(&ro->flags, c, optarg, err);
 	if (r == -ENOENT)
@@ -127,6 +136,7 @@ static int parse(int argc, char **argv, struct run_opts *ro)
 	static const struct option own[] = {
 		{ "detach", no_argument, NULL, O_DETACH }, { "tty", no_argument, NULL, O_TTY },
 		{ "keep", no_argument, NULL, O_KEEP }, { "rootfs", required_argument, NULL, O_ROOTFS },
+		{ "isolation", required_argument, NULL, O_ISOLATION },
 	};
 	size_t nr = run_options_count(run_resource_options), nn = run_options_count(run_network_options);
 	struct option opts[CLI_CREATE_OPTIONS_N + ARRAY_SIZE(own) + 64];
@@ -174,18 +184,57 @@ static int parse(int argc, char **argv, struct run_opts *ro)
 static char *config_text(const struct cli_ctx *ctx, struct run_opts *ro, char **ret_name,
 			 struct cell_err **err)
 {
-	if (!ro->generate && !ro->edited)
+	if (!ro->generate && !ro->edited && ro->isolation != RUN_ISOLATION_VM)
 		return NULL;
 	json_object *cfg = ro->generate ? generate_config(ctx, ro, err)
 					: bundle_config(ro, ret_name, err);
 	if (!cfg)
 		return NULL;
 	char *out = NULL;
-	run_network_default(&ro->flags, cfg, ro->generate);
+	if (ro->isolation != RUN_ISOLATION_VM) /* a light guest has no network */
+		run_network_default(&ro->flags, cfg, ro->generate);
 	if (run_flags_apply(&ro->flags, cfg, err) == 0)
 		out = xstrdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN));
 	json_object_put(cfg);
 	return out;
+}
+
+/* Without --isolation, the bundle's annotation decides. */
+static int choose_isolation(struct run_opts *ro, struct cell_err **err)
+{
+	if (ro->isolation != RUN_ISOLATION_DEFAULT || ro->generate)
+		return 0;
+	_cleanup_free_ char *path =
+		xasprintf("%s/config.json", ro->create.bundle ? ro->create.bundle : ".");
+	return run_isolation_of_file(path, &ro->isolation, err);
+}
+
+/* The process in a light guest (run-vm.c). */
+static int run_in_vm(const struct cli_ctx *ctx, struct run_opts *ro)
+{
+	const char *no = ro->tty		    ? "--tty: the light guest has no terminal"
+			 : ro->keep		    ? "--keep: a VM's record goes when it ends"
+			 : ro->create.console_socket ? "--console-socket: the light guest has no terminal"
+			 : ro->create.preserve_fds  ? "--preserve-fds: the light guest gets fds 0-2 only"
+						    : NULL;
+	if (no) {
+		run_flags_clear(&ro->flags);
+		return cli_usage_error("run", "%s (--isolation vm)", no);
+	}
+	struct cell_err *err = NULL;
+	_cleanup_free_ char *name = NULL;
+	_cleanup_free_ char *config = config_text(ctx, ro, &name, &err);
+	run_flags_clear(&ro->flags);
+	if (!config)
+		return cli_fail(err);
+	char abs[4096];
+	const char *bundle = NULL;
+	if (!ro->generate && realpath(ro->create.bundle ? ro->create.bundle : ".", abs))
+		bundle = abs;
+	struct run_vm_opts o = { .id = ro->create.id, .bundle = bundle, .config = config,
+				 .config_name = name ? name : "the generated config",
+				 .detach = ro->detach, .pid_file = ro->create.pid_file };
+	return run_vm(ctx, &o);
 }
 
 /* Wait for the init (relaying the terminal if we hold it), then delete. */
@@ -219,8 +268,19 @@ CLI_COMMAND(run)
 	cli_container_ctx(ctx, &cctx);
 	struct cell_err *err = NULL;
 	_cleanup_free_ char *config = NULL, *config_name = NULL;
-	if (state_check_id(ro.create.id, &err) < 0 ||
-	    (!(config = config_text(ctx, &ro, &config_name, &err)) && err)) {
+	if (state_check_id(ro.create.id, &err) < 0 || choose_isolation(&ro, &err) < 0) {
+		run_flags_clear(&ro.flags);
+		return cli_fail(err);
+	}
+	if (ro.isolation == RUN_ISOLATION_VM)
+		return run_in_vm(ctx, &ro);
+	if (cli_vm_exists(ctx, ro.create.id)) {
+		run_flags_clear(&ro.flags);
+		cell_err(&err, 0, "container \"%s\" already exists (a VM has that id)",
+			 ro.create.id);
+		return cli_fail(err);
+	}
+	if (!(config = config_text(ctx, &ro, &config_name, &err)) && err) {
 		run_flags_clear(&ro.flags);
 		return cli_fail(err);
 	}

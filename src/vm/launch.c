@@ -10,8 +10,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,8 +24,19 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "os/process.h"
+#include "vm/arch/x86/layout.h"
 #include "vm/control.h"
 #include "vm/guest/lg.h"
+
+_Static_assert(VM_GUEST_MEM_MIN == LG_RAM_MIN && VM_GUEST_MEM_MAX == LG_RAM_MAX,
+	       "vm.h's light-guest RAM bounds are the guest's");
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x1
+struct mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
 
 #define DEFAULT_CG_PARENT "/cell-vm"
 #define READY_TIMEOUT_MS 60000
@@ -79,6 +94,41 @@ static char *new_id(void)
 	return xasprintf("vm-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
+/* cpuset (linux.resources.cpu.cpus/mems) on the whole VM, as on a container. */
+static int apply_cpuset(struct cgroup *cg, const struct oci_resources *res, struct cell_err **err)
+{
+	if (!res->cpu.cpus && !res->cpu.mems)
+		return 0;
+	struct oci_resources set = { 0 };
+	set.cpu.cpus = res->cpu.cpus;
+	set.cpu.mems = res->cpu.mems;
+	return cgroup_apply(cg, &set, err);
+}
+
+/* The scheduler's limits of res into cpu (when not NULL); whether res has any. */
+static bool vcpu_resources(struct oci_resources *cpu, const struct oci_resources *res)
+{
+	bool any = res->cpu.has_shares || res->cpu.has_quota || res->cpu.has_period ||
+		   res->cpu.has_burst || res->cpu.has_idle;
+	if (!cpu || !any)
+		return any;
+	if (res->cpu.has_shares) {
+		cpu->cpu.has_shares = true;
+		cpu->cpu.shares = res->cpu.shares;
+	}
+	if (res->cpu.has_quota || res->cpu.has_period) {
+		cpu->cpu.has_quota = res->cpu.has_quota;
+		cpu->cpu.quota = res->cpu.quota;
+		cpu->cpu.has_period = res->cpu.has_period;
+		cpu->cpu.period = res->cpu.period;
+	}
+	cpu->cpu.has_burst = res->cpu.has_burst;
+	cpu->cpu.burst = res->cpu.burst;
+	cpu->cpu.has_idle = res->cpu.has_idle;
+	cpu->cpu.idle = res->cpu.idle;
+	return true;
+}
+
 /* The VM's cgroup: memory for guest RAM plus the monitor, pids bounded,
  * CPU for the vCPU threads in their own child cgroup. */
 static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struct cell_err **err)
@@ -111,14 +161,27 @@ static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struc
 	res.pids.limit = 300;
 	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)
 		return cell_err_wrap(err, "VM cgroup %s", path);
+	if (l->resources && (r = apply_cpuset(vi->cg, l->resources, err)) < 0)
+		return cell_err_wrap(err, "VM cgroup %s", path);
 	_cleanup_err_ struct cell_err *e2 = NULL;
 	if (cgroup_create_threaded(vi->cg, "vcpus", &vi->vcpus, &e2) == 0) {
 		struct oci_resources cpu = { 0 };
 		cpu.cpu.has_quota = cpu.cpu.has_period = true;
 		cpu.cpu.period = 100000;
 		cpu.cpu.quota = (int64_t)(vcpus ? vcpus : 1) * 100000;
-		if (cgroup_apply(vi->vcpus, &cpu, &e2) < 0)
+		if (l->resources) {
+			/* The caller's CPU limits, as a container's, on the
+			 * threads that run guest code: asked for, so an error. */
+			vcpu_resources(&cpu, l->resources);
+			if ((r = cgroup_apply(vi->vcpus, &cpu, err)) < 0)
+				return cell_err_wrap(err, "VM cgroup %s/vcpus", path);
+		} else if (cgroup_apply(vi->vcpus, &cpu, &e2) < 0) {
 			cell_warn("vm %s: vCPU CPU limit: %s", vi->id, e2->msg);
+		}
+	} else if (l->resources && vcpu_resources(NULL, l->resources)) {
+		return cell_err(err, 0,
+				"VM cgroup %s: no cgroup for the vCPU threads' CPU limits: %s", path,
+				e2->msg);
 	} else {
 		cell_warn("vm %s: no cgroup for vCPU threads: %s", vi->id, e2->msg);
 	}
@@ -204,6 +267,53 @@ static int make_dir(const char *vmroot, const char *id, struct state_dir *dir, s
 
 static void lphase(const char *what);
 
+/* In the monitor before monitor_main(): a mount namespace of its own in
+ * which the guest's root is a read-only bind mount of itself.  The
+ * sandbox's bind of it (and the root the monitor serves from without the
+ * sandbox) keeps the read-only flag: bind mounts copy it. */
+static void readonly_root(const struct vm_launch *l, int status_fd)
+{
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	const char *root = l->guest.rootfs;
+	const char *step = "unshare";
+	if (unshare(CLONE_NEWNS) == 0 && (step = "private mounts") &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 && (step = "bind") &&
+	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) == 0 && (step = "read-only") &&
+	    syscall(SYS_mount_setattr, AT_FDCWD, root, AT_RECURSIVE, &a, sizeof(a)) == 0)
+		return;
+	dprintf(status_fd, "error read-only root %s: %s: %s\n", root, step, strerror(errno));
+	_exit(1);
+}
+
+/* The cgroup's v2 directory (a pure v2 host, or the unified side of a
+ * hybrid one) for clone3(CLONE_INTO_CGROUP), or -1. */
+static int v2_dir_fd(struct cgroup *cg)
+{
+	for (char *const *d = cgroup_dirs(cg); *d; d++) {
+		struct statfs sf;
+		if (statfs(*d, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return open(*d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	return -1;
+}
+
+/* The monitor is born in the v2 cgroup (CLONE_INTO_CGROUP) and moves its
+ * single thread into the v1 ones itself (monitor_enter_cgroup): neither
+ * takes the kernel's cgroup threadgroup lock for writing, whose first taker
+ * waits for an RCU grace period (8-16 ms here) when the launcher writes the
+ * monitor's pid to cgroup.procs. */
+static pid_t clone_monitor(struct vm_instance *vi, uint64_t flags, bool *ret_in_v2)
+{
+	int v2 = v2_dir_fd(vi->cg);
+	pid_t pid = v2 >= 0 ? os_clone3_into(flags, v2, &vi->pidfd) : -ENOSYS;
+	*ret_in_v2 = pid >= 0;
+	if (pid < 0) /* no v2 side, or a kernel without CLONE_INTO_CGROUP */
+		pid = os_clone3(flags, &vi->pidfd, NULL, 0);
+	if (v2 >= 0)
+		close(v2);
+	return pid;
+}
+
 static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_record *rec,
 		 struct cell_err **err)
 {
@@ -218,10 +328,14 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 		return cell_err_sys(err, "pipe");
 	}
 	uint64_t flags = CLONE_PIDFD | (l->no_sandbox ? 0 : CLONE_NEWPID);
-	pid_t pid = os_clone3(flags, &vi->pidfd, NULL, 0);
+	bool in_v2;
+	pid_t pid = clone_monitor(vi, flags, &in_v2);
 	if (pid == 0) {
 		close(syncp[1]);
 		close(statusp[0]);
+		monitor_enter_cgroup(vi->cg, in_v2, statusp[1]);
+		if (l->readonly_root)
+			readonly_root(l, statusp[1]);
 		struct monitor_args a = { .l = l, .dir = &vi->dir, .rec = rec, .vcpus = vi->vcpus,
 					  .sync_fd = syncp[0], .status_fd = statusp[1] };
 		monitor_main(&a);
@@ -235,13 +349,9 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 	}
 	vi->pid = pid;
 	lphase("cloned");
-	int r = cgroup_enter(vi->cg, pid, err);
-	lphase("entered the cgroup");
-	if (r == 0) {
-		rec->pid = pid;
-		os_proc_start_time(pid, &rec->pid_start);
-		r = vm_record_write(vi->dir.fd, rec, err);
-	}
+	rec->pid = pid;
+	os_proc_start_time(pid, &rec->pid_start);
+	int r = vm_record_write(vi->dir.fd, rec, err);
 	lphase("record written");
 	if (r == 0 && send(syncp[1], "x", 1, MSG_NOSIGNAL) != 1 && !*err)
 		r = 0; /* it died already: await_ready() reports why */
@@ -285,7 +395,10 @@ int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_e
 	vi->id = l->id ? xstrdup(l->id) : new_id();
 	_cleanup_free_ char *vmroot = vm_state_root(l->root);
 	struct vm_record rec = { .id = xstrdup(vi->id), .kind = l->kind, .what = describe_what(l),
-				 .created = now_rfc3339(), .detached = l->detach };
+				 .created = now_rfc3339(), .detached = l->detach,
+				 .bundle = l->bundle ? xstrdup(l->bundle) : NULL,
+				 .rootfs = l->kind == VM_KIND_GUEST && l->guest.rootfs
+						   ? xstrdup(l->guest.rootfs) : NULL };
 	if ((r = state_check_id(vi->id, err)) < 0 || (r = make_dir(vmroot, vi->id, &vi->dir, err)) < 0) {
 		vi->dir.fd = -1;
 		goto fail_early;

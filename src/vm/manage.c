@@ -71,6 +71,32 @@ static char *what_happened(struct opened *o)
 	return xstrdup("the monitor died");
 }
 
+static void info_from(struct vm_info *x, const char *id, struct opened *o)
+{
+	x->id = xstrdup(id);
+	x->kind = xstrdup(o->rec.kind == VM_KIND_LINUX ? "linux" : "guest");
+	x->what = xstrdup(o->rec.what ? o->rec.what : "");
+	x->created = xstrdup(o->rec.created ? o->rec.created : "");
+	x->pid = o->rec.pid;
+	x->status = xstrdup(o->dead ? "stopped" : o->rec.paused ? "paused" : "running");
+	x->bundle = xstrdup(o->rec.bundle ? o->rec.bundle : "");
+	x->rootfs = xstrdup(o->rec.rootfs ? o->rec.rootfs : "");
+	if (o->dead)
+		x->result = what_happened(o);
+}
+
+int vm_info_get(const char *root, const char *id, struct vm_info *ret, struct cell_err **err)
+{
+	struct opened o;
+	int r = open_vm(root, id, &o, err);
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	info_from(ret, id, &o);
+	opened_close(&o);
+	return 0;
+}
+
 int vm_list(const char *root, struct vm_info **ret, size_t *ret_n, struct cell_err **err)
 {
 	_cleanup_free_ char *vmroot = vm_state_root(root);
@@ -85,18 +111,9 @@ int vm_list(const char *root, struct vm_info **ret, size_t *ret_n, struct cell_e
 		_cleanup_err_ struct cell_err *e = NULL;
 		if (open_vm(root, ids[i], &o, &e) < 0)
 			continue;
-		struct vm_info *x = &v[n++];
-		x->id = xstrdup(ids[i]);
-		x->kind = xstrdup(o.rec.kind == VM_KIND_LINUX ? "linux" : "guest");
-		x->what = xstrdup(o.rec.what ? o.rec.what : "");
-		x->created = xstrdup(o.rec.created ? o.rec.created : "");
-		x->pid = o.rec.pid;
-		x->status = xstrdup(o.dead ? "stopped" : o.rec.paused ? "paused" : "running");
-		if (o.dead) {
-			x->result = what_happened(&o);
-			if (o.ours)
-				vm_record_cleanup(&o.dir, &e);
-		}
+		info_from(&v[n++], ids[i], &o);
+		if (o.dead && o.ours)
+			vm_record_cleanup(&o.dir, &e);
 		opened_close(&o);
 	}
 	*ret = v;
@@ -113,6 +130,8 @@ void vm_info_free(struct vm_info *v, size_t n)
 		free(v[i].what);
 		free(v[i].created);
 		free(v[i].result);
+		free(v[i].bundle);
+		free(v[i].rootfs);
 	}
 	free(v);
 }

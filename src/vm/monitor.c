@@ -1,5 +1,6 @@
 /* The monitor process, a linear list of phases:
- *   wait until the launcher has put us in the VM's cgroup
+ *   (launch.c's child: move into the VM's cgroup, monitor_enter_cgroup)
+ *   wait until the launcher has written the record
  *   detach (own session, output to console.log) if asked
  *   prepare the sandbox (namespaces, the guest's root bind-mounted)
  *   create the VM (opens /dev/kvm, the kernel or the root)
@@ -12,10 +13,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -90,6 +93,29 @@ static void open_vcpu_cgroup(struct monitor *m)
 			fd = open(th, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0)
 			m->cg_fds[m->ncg++] = fd;
+	}
+}
+
+void monitor_enter_cgroup(struct cgroup *cg, bool in_v2, int status_fd)
+{
+	for (char *const *d = cgroup_dirs(cg); *d; d++) {
+		_cleanup_close_ int dfd = open(*d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 && errno == ENOENT)
+			continue; /* not in this hierarchy */
+		/* "tasks" only in v1; "0" there moves just this (only) thread,
+		 * without the threadgroup lock (kernel/cgroup/cgroup.c,
+		 * cgroup_procs_write_start). */
+		_cleanup_close_ int fd = dfd < 0 ? -1 : openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && dfd >= 0) {
+			if (in_v2)
+				continue;
+			fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		}
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			report(status_fd, "error moving the VM monitor into cgroup %s: %s", *d,
+			       strerror(errno));
+			_exit(1);
+		}
 	}
 }
 
@@ -172,6 +198,68 @@ static void op_stop(void *ctx)
 	} else {
 		lx_vm_request_stop(m->lx, "stopped on request");
 	}
+}
+
+/* ---- resident memory ----------------------------------------------------------- */
+
+/* Once the VM runs, the monitor touches a fraction of the code it has
+ * mapped: fork left it the CLI's mappings.  So drop the page-table entries
+ * of the file mappings that hold no private copy (text, read-only data: the
+ * pages stay in the page cache); what the monitor uses from then on comes
+ * back on demand.  MADV_RANDOM stops readahead for them; fault-around
+ * still maps 64 KiB around each fault on this host's kernel (measured), so
+ * the saving is partial.  Setup-only heap goes back with malloc_trim().
+ * smaps_fd was opened before the sandbox; only read and madvise run here
+ * (both allowed). */
+static void trim_mapping(uint64_t start, uint64_t end, bool candidate, unsigned long anon_kb)
+{
+	if (!candidate || anon_kb || end <= start)
+		return;
+	madvise((void *)start, end - start, MADV_RANDOM);
+	madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+static void trim_line(const char *l, uint64_t *start, uint64_t *end, bool *candidate,
+		      unsigned long *anon)
+{
+	unsigned long long a, b, ino;
+	char perms[8];
+	unsigned long kb;
+	if (sscanf(l, "%llx-%llx %7s %*s %*s %llu", &a, &b, perms, &ino) == 4) {
+		trim_mapping(*start, *end, *candidate, *anon);
+		*start = a, *end = b, *anon = 0;
+		/* private, not writable, backed by a file */
+		*candidate = perms[1] != 'w' && perms[3] == 'p' && ino != 0;
+	} else if (sscanf(l, "Anonymous: %lu kB", &kb) == 1) {
+		*anon = kb;
+	}
+}
+
+static void trim_resident(int smaps_fd)
+{
+	if (smaps_fd < 0)
+		return;
+	char buf[16384], line[512];
+	size_t n = 0;
+	uint64_t start = 0, end = 0;
+	bool candidate = false;
+	unsigned long anon = 0;
+	ssize_t got;
+	while ((got = read(smaps_fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] != '\n') {
+				if (n < sizeof(line) - 1)
+					line[n++] = buf[i];
+				continue;
+			}
+			line[n] = '\0';
+			n = 0;
+			trim_line(line, &start, &end, &candidate, &anon);
+		}
+	}
+	trim_mapping(start, end, candidate, anon);
+	close(smaps_fd);
+	malloc_trim(0);
 }
 
 /* ---- phases ------------------------------------------------------------------ */
@@ -284,10 +372,12 @@ static void finish(struct monitor *m)
 			    m->result.core ? "true" : "false", m->result.vm_failed ? "true" : "false",
 			    cell_json_quote(m->result.report));
 	report(m->a->status_fd, "%s", s);
-	if (m->lg)
-		lg_destroy(m->lg);
-	else
-		lx_vm_free(m->lx);
+	free(s);
+	/* No lg_destroy()/lx_vm_free(): the process exits next, and the kernel
+	 * frees the VM, its threads and its memory in one go, where taking it
+	 * apart here deletes memslots one by one (an SRCU grace period each)
+	 * and wakes every pooled worker to join it.  The caller waits for our
+	 * exit before it removes the cgroups, so this is on its critical path. */
 }
 
 /* Phase timing for --debug: where a VM's start goes. */
@@ -327,13 +417,13 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	int lfd = control_listen(sock, &err);
 	if (lfd < 0)
 		die(&m, err);
-	/* The launcher moved us into the VM's cgroup meanwhile (it takes a
-	 * millisecond or more on v1 hosts, so it overlaps our setup); nothing
-	 * the guest uses is allocated before this point. */
+	/* The launcher has written the record (with our pid); we are in the
+	 * VM's cgroup since monitor_enter_cgroup(). */
 	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
 		_exit(1);
 	close(a->sync_fd);
-	phase("in the cgroup");
+	phase("record written");
+	int smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	if (!l->no_sandbox) {
 		if (sandbox_enter(&sb, l->kind, &err) < 0)
 			die(&m, err);
@@ -345,6 +435,7 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 		die(&m, err);
 	phase("started");
 	report(a->status_fd, "ready");
+	trim_resident(smaps_fd);
 	serve(&m, lfd, sfd);
 	phase("VM ended");
 	finish(&m);

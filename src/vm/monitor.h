@@ -2,7 +2,7 @@
  * (launch.c).  Internal to src/vm.
  *
  * Two pipes join them: "sync" (the launcher writes one byte once the
- * monitor is in its cgroup) and "status" (the monitor writes "ready\n" or
+ * record is written) and "status" (the monitor writes "ready\n" or
  * "error MESSAGE\n" once the sandbox is up, and at the end the result as a
  * JSON line). */
 #ifndef CELL_VM_MONITOR_H
@@ -21,6 +21,11 @@ struct monitor_args {
 	int sync_fd;           /* read end */
 	int status_fd;         /* write end */
 };
+
+/* First thing in the child, while it has one thread: move itself into cg
+ * ("0" to each v1 hierarchy's tasks file; the v2 one too unless it was born
+ * there).  On failure it reports on status_fd and exits. */
+void monitor_enter_cgroup(struct cgroup *cg, bool in_v2, int status_fd);
 
 /* The child's whole life; never returns. */
 __attribute__((noreturn)) void monitor_main(struct monitor_args *a);

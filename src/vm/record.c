@@ -22,6 +22,8 @@ void vm_record_clear(struct vm_record *r)
 	free(r->what);
 	free(r->created);
 	free(r->cgroup);
+	free(r->bundle);
+	free(r->rootfs);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -50,6 +52,10 @@ int vm_record_write(int dirfd, const struct vm_record *r, struct cell_err **err)
 	json_object_object_add(o, "cgroup", json_object_new_string(r->cgroup ? r->cgroup : ""));
 	json_object_object_add(o, "paused", json_object_new_boolean(r->paused));
 	json_object_object_add(o, "detached", json_object_new_boolean(r->detached));
+	if (r->bundle)
+		json_object_object_add(o, "bundle", json_object_new_string(r->bundle));
+	if (r->rootfs)
+		json_object_object_add(o, "rootfs", json_object_new_string(r->rootfs));
 	return write_json(dirfd, "state.json", o, err);
 }
 
@@ -97,6 +103,8 @@ int vm_record_read(int dirfd, struct vm_record *ret, struct cell_err **err)
 	ret->what = xstrdup((s = get_str(o, "what")) ? s : "");
 	ret->created = xstrdup((s = get_str(o, "created")) ? s : "");
 	ret->cgroup = xstrdup((s = get_str(o, "cgroup")) ? s : "");
+	ret->bundle = (s = get_str(o, "bundle")) ? xstrdup(s) : NULL;
+	ret->rootfs = (s = get_str(o, "rootfs")) ? xstrdup(s) : NULL;
 	if (json_object_object_get_ex(o, "paused", &v))
 		ret->paused = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "detached", &v))
@@ -154,10 +162,30 @@ char *vm_result_describe(const struct vm_result *r)
 	return xstrdup(r->report[0] ? r->report : "ended");
 }
 
+/* Once its monitor is gone a VM's cgroups are normally empty (the monitor
+ * was init of its PID namespace and never forks): plain rmdirs, the vCPU
+ * child first, remove them without enumerating anything.  False when
+ * something is still there (busy, a task, an unexpected child): the caller
+ * then takes the thorough way. */
+static bool rmdir_empty(char *const *dirs)
+{
+	bool gone = true;
+	for (char *const *d = dirs; d && *d; d++) {
+		_cleanup_free_ char *vcpus = xasprintf("%s/vcpus", *d);
+		if (rmdir(vcpus) < 0 && errno != ENOENT)
+			gone = false;
+		if (rmdir(*d) < 0 && errno != ENOENT)
+			gone = false;
+	}
+	return gone;
+}
+
 /* The VM's cgroup: whatever is left in it is killed, then it goes (killed
  * tasks leave once they have fully exited: retry for a moment). */
 static int undo_cgroup(char *const *dirs, struct cell_err **err)
 {
+	if (rmdir_empty(dirs))
+		return 0;
 	struct cgroup *cg = NULL;
 	if (cgroup_open_dirs(dirs, &cg, err) < 0) {
 		cell_err_free(*err);

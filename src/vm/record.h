@@ -27,6 +27,8 @@ struct vm_record {
 	char *cgroup;
 	bool paused;
 	bool detached;
+	char *bundle;   /* `cell run --isolation vm`'s bundle; NULL: none */
+	char *rootfs;   /* the light guest's root; NULL: none */
 };
 
 void vm_record_clear(struct vm_record *r);

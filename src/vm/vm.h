@@ -17,8 +17,12 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "oci/spec.h"
 
 #define VM_DEFAULT_MEM (256ULL << 20)
+/* The light guest's RAM bounds (launch.c checks they are the guest's own). */
+#define VM_GUEST_MEM_MIN (16ULL << 20)
+#define VM_GUEST_MEM_MAX (32ULL << 30)
 
 /* A light-guest program: the library entry point for `cell vm run` and
  * `cell run --isolation vm`. */
@@ -92,6 +96,13 @@ struct vm_launch {
 	bool detach;                 /* return once it runs; output to ROOT/vm/ID/console.log */
 	bool no_sandbox;             /* skip namespaces, capability drop and seccomp */
 	const char *cgroup_parent;   /* NULL: "/cell-vm" */
+	/* For `cell run --isolation vm` (all optional, additive): */
+	bool readonly_root;          /* light guest: its root read-only (root.readonly) */
+	/* linux.resources: cpu.shares/quota/period to the vCPU threads' cgroup,
+	 * cpu.cpus/mems (cpuset) to the VM's cgroup; the rest is not applied
+	 * (memory is the guest's RAM size, chosen by the caller).  NULL: none. */
+	const struct oci_resources *resources;
+	const char *bundle;          /* recorded for `cell state` (absolute); NULL: none */
 };
 
 struct vm_instance;
@@ -118,11 +129,16 @@ struct vm_info {
 	char *created;    /* RFC 3339 */
 	pid_t pid;        /* the monitor */
 	char *result;     /* for a stopped VM: how it ended, when known */
+	char *bundle;     /* the OCI bundle it was run from; "" when none */
+	char *rootfs;     /* the light guest's root; "" for a Linux guest */
 };
 
 /* Every VM under root.  Stopped ones are listed once and cleaned up. */
 int vm_list(const char *root, struct vm_info **ret, size_t *ret_n, struct cell_err **err);
 void vm_info_free(struct vm_info *v, size_t n);
+/* One VM, as vm_list() describes it, without cleaning up a stopped one
+ * (`cell state`); -ENOENT with 'vm "ID" does not exist'. */
+int vm_info_get(const char *root, const char *id, struct vm_info *ret, struct cell_err **err);
 /* Ask the VM to stop (SIGTERM to the program, or power off), SIGKILL the
  * monitor after timeout_s, clean up. */
 int vm_stop(const char *root, const char *id, int timeout_s, struct cell_err **err);

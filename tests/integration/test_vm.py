@@ -10,7 +10,7 @@ import time
 
 import cellt
 
-PROGS = ("memfill", "fault", "getpid-loop", "threads")
+PROGS = ("memfill", "fault", "getpid-loop", "threads", "sites")
 
 
 def need_kvm():
@@ -152,6 +152,45 @@ def test_faults_end_only_their_vm(t):
         assert words in gerr.decode(), f"{mode}: report {gerr!r}"
     # and the host still runs VMs fine afterwards
     same(t, "/bin/echo", "still fine")
+
+
+def sites_same(t, mode):
+    """Native and VM output agree except on "bytes:" lines, which must show
+    the syscall sites natively unpatched (0f 05) and patched in the VM."""
+    r = rootfs(t)
+    nrc, nout = native(r, "/bin/vm-sites", mode)
+    grc, gout, gerr = guest(t, r, "/bin/vm-sites", mode)
+    split = lambda out: ([l for l in out.decode().splitlines() if "bytes:" not in l],
+                         [l for l in out.decode().splitlines() if "bytes:" in l])
+    (nlines, nbytes), (glines, gbytes) = split(nout), split(gout)
+    assert (nrc, nlines) == (grc, glines), f"{mode}: native {nrc} {nout!r}, vm {grc} {gout!r} {gerr!r}"
+    assert nrc == 0, f"{mode}: {nout!r}"
+    for n, g in zip(nbytes, gbytes):
+        assert n.count("0f 05") == g.count("e6 e7") >= 1, f"{mode}: native {n!r}, vm {g!r}"
+    assert len(nbytes) == len(gbytes)
+
+
+def test_syscall_sites_straddling_boundaries(t):
+    """Syscall instructions across a page and a cache line are patched too."""
+    sites_same(t, "straddle")
+
+
+def test_syscall_sites_and_fork(t):
+    """Sites patched before fork (in copied frames) and after it (in frames
+    the parent shares) work in both processes."""
+    sites_same(t, "fork")
+
+
+def test_port_io_is_sigsegv(t):
+    """`in`/`out` on the monitor's syscall port outside a patched site is the
+    SIGSEGV Linux gives, at the instruction."""
+    sites_same(t, "out")
+
+
+def test_patched_text_is_visible(t):
+    """Documented difference: a program reading its own code sees e6 e7
+    (out %al,$0xe7) where a syscall it made was."""
+    sites_same(t, "readtext")
 
 
 def test_unknown_syscall_enosys(t):

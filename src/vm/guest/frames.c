@@ -194,6 +194,8 @@ void lg_frame_put_many(struct lg *lg, uint64_t *gpas, size_t n, bool zap_shared)
 	if (nfree == 0)
 		return;
 	qsort(gpas, nfree, sizeof(*gpas), cmp_u64);
+	for (size_t i = 0; i < nfree; i++)
+		lg_sites_frame_freed(lg, gpas[i]);
 	discard_sorted(lg, gpas, nfree);
 	pthread_mutex_lock(&lg->lock);
 	for (size_t i = 0; i < nfree; i++) {

@@ -63,6 +63,7 @@ static int lg_init(struct lg *lg, const struct vm_guest_config *cfg, struct cell
 	lg_sys_build(lg->kvm->ram);
 	if ((r = lg_frames_init(lg, err)) < 0)
 		return r;
+	lg_sites_init(lg);
 	lg_cpus_init(&lg->cpus, cfg->vcpus ? cfg->vcpus : 1);
 	lg->osxsave = x86_cpuid_has_xsave(lg->kvm);
 
@@ -223,6 +224,8 @@ static void lg_free(struct lg *lg)
 	}
 	free(lg->procs);
 	free(lg->workers);
+	if (lg->sites.frame_bits)
+		lg_sites_fini(lg);
 	lg_frames_fini(lg);
 	for (int *fd = &lg->root_fd; fd <= &lg->urandom_fd; fd++)
 		if (*fd >= 0)

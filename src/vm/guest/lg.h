@@ -107,6 +107,8 @@ struct lg_mm {
 	uint64_t mmap_top;       /* mmap() without a hint searches down from here */
 	uint64_t stack_top, stack_limit;
 	uint64_t pages;          /* present user pages */
+	uint64_t id;             /* unique in the VM (caches key on it, not on the pointer) */
+	uint64_t map_gen;        /* bumped when a mapping goes or changes (atomic) */
 	uint64_t arg_start, arg_end, env_start, env_end;
 };
 
@@ -154,6 +156,29 @@ int lg_user_iov(struct lg_mm *mm, uint64_t va, size_t len, bool write, struct io
 /* Writes without the program's permission checks, for the loader (the
  * target must be mapped). */
 int lg_poke(struct lg_mm *mm, uint64_t va, const void *src, size_t len);
+
+/* The GPA behind va if the program may execute it (present, user, not NX). */
+int lg_mm_exec_gpa(struct lg_mm *mm, uint64_t va, uint64_t *ret_gpa);
+
+/* ---- sites.c: patched syscall sites (the fast syscall path) --------------- */
+
+struct lg_sites {
+	pthread_rwlock_t lock;    /* inside mm->lock and lg->lock */
+	uint64_t *table;          /* open addressing: GPA of a site's first byte, 0 = empty */
+	size_t cap, n;
+	uint64_t *frame_bits;     /* per data frame: carries sites */
+};
+
+int lg_sites_init(struct lg *lg);
+void lg_sites_fini(struct lg *lg);
+/* A syscall came through LSTAR with RCX = x: make the site at x-2 exit
+ * directly from now on (if it can be patched safely). */
+void lg_sites_patch(struct lg_task *t, uint64_t x);
+/* Is the `out` at site a patched syscall site of this program? */
+bool lg_sites_lookup(struct lg_task *t, uint64_t site);
+/* Frame bookkeeping: a copy carries its sites, a freed frame loses them. */
+void lg_sites_frame_copied(struct lg *lg, uint64_t from, uint64_t to);
+void lg_sites_frame_freed(struct lg *lg, uint64_t gpa);
 
 /* ---- files.c: fd tables ----------------------------------------------------- */
 
@@ -273,6 +298,7 @@ struct lg_proc {
 struct lg_uctx {
 	struct kvm_regs r;     /* rip/rflags/rsp are the program's */
 	bool in_syscall;       /* r.rax is the result; orig_rax the number (for restarts) */
+	bool user_mode;        /* the exit came from ring 3 (a patched site): no segments to restore */
 	uint64_t orig_rax;
 	bool noreturn;         /* the handler set every register (execve, sigreturn) */
 	bool reload_cr3;       /* execve: a new address space */
@@ -309,6 +335,8 @@ struct lg_task {
 	int exit_code;       /* for exit(): the thread's own */
 	uint64_t gs_base;
 	uint64_t syscalls;
+	uint64_t site_cache[4];    /* syscall sites this task used lately (guest/sites.c) */
+	uint64_t site_cache_mm, site_cache_gen; /* ... valid for this mm id and map_gen */
 	uint64_t last_fault;   /* a #PF the monitor resolved, to catch one that never resolves */
 	unsigned fault_repeat;
 };
@@ -363,6 +391,8 @@ struct lg {
 	pthread_mutex_t futex_lock;   /* outside mm->lock: futex waiters read program memory */
 	struct lg_futex_waiter *futex_waiters;
 	struct lg_frames frames;
+	struct lg_sites sites;
+	uint64_t mm_ids;              /* the last lg_mm id handed out */
 	struct lg_ptpool ptpool;
 	struct lg_cpus cpus;
 	struct lg_worker **workers;

@@ -90,6 +90,7 @@ int lg_mm_new(struct lg *lg, struct lg_mm **ret)
 	struct lg_mm *mm = xcalloc(1, sizeof(*mm));
 	mm->lg = lg;
 	mm->refs = 1;
+	mm->id = __atomic_add_fetch(&lg->mm_ids, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_init(&mm->lock, NULL);
 	int r = pt_new(mm, &mm->pml4);
 	if (r < 0) {
@@ -245,9 +246,16 @@ static int populate_page(struct lg_mm *mm, uint64_t va, uint32_t prot)
 	return 0;
 }
 
+/* A mapping went or changed: caches of translations (sites.c) are stale. */
+static void mapping_changed(struct lg_mm *mm)
+{
+	__atomic_fetch_add(&mm->map_gen, 1, __ATOMIC_RELEASE);
+}
+
 /* Drop the frames of [start, end) from the page tables. */
 static void clear_range(struct lg_mm *mm, uint64_t start, uint64_t end)
 {
+	mapping_changed(mm);
 	uint64_t *frames = NULL;
 	size_t n = 0, cap = 0;
 	for (uint64_t va = start; va < end; va += PAGE) {
@@ -311,6 +319,7 @@ int lg_mm_map(struct lg_mm *mm, uint64_t start, uint64_t len, uint32_t prot, uin
  * this one may write it. */
 static int make_private(struct lg_mm *mm, uint64_t *pte, uint32_t prot)
 {
+	mapping_changed(mm);
 	uint64_t old = *pte & PTE_ADDR;
 	if (lg_frame_refs(mm->lg, old) <= 1)
 		return 0;
@@ -319,6 +328,7 @@ static int make_private(struct lg_mm *mm, uint64_t *pte, uint32_t prot)
 	if (r < 0)
 		return r;
 	memcpy(lg_frame_host(mm->lg, gpa), lg_frame_host(mm->lg, old), PAGE);
+	lg_sites_frame_copied(mm->lg, old, gpa);
 	*pte = pte_make(gpa, prot);
 	lg_frame_put(mm->lg, old);
 	return 0;
@@ -326,6 +336,7 @@ static int make_private(struct lg_mm *mm, uint64_t *pte, uint32_t prot)
 
 static int protect_page(struct lg_mm *mm, const struct lg_vma *v, uint64_t va, uint32_t prot)
 {
+	mapping_changed(mm);
 	uint64_t *pte;
 	if (pte_lookup(mm, va, false, &pte) < 0 || !pte_has_frame(*pte)) {
 		if ((v->flags & LG_VMA_LAZY) || !(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
@@ -382,6 +393,7 @@ int lg_mm_protect(struct lg_mm *mm, uint64_t start, uint64_t len, uint32_t prot)
 
 int lg_mm_discard(struct lg_mm *mm, uint64_t start, uint64_t len)
 {
+	mapping_changed(mm);
 	if (!range_ok(start, len))
 		return -EINVAL;
 	for (uint64_t va = start; va < start + len; va += PAGE) {
@@ -406,6 +418,7 @@ int lg_mm_discard(struct lg_mm *mm, uint64_t start, uint64_t len)
 
 int lg_mm_move(struct lg_mm *mm, uint64_t from, uint64_t to, uint64_t len)
 {
+	mapping_changed(mm);
 	if (!range_ok(from, len) || !range_ok(to, len))
 		return -EINVAL;
 	uint64_t *moved = NULL;
@@ -521,6 +534,19 @@ int lg_mm_translate(struct lg_mm *mm, uint64_t va, bool write, uint64_t *ret_gpa
 	return -EAGAIN; /* the caller takes the write lock and calls lg_mm_fault() */
 }
 
+int lg_mm_exec_gpa(struct lg_mm *mm, uint64_t va, uint64_t *ret_gpa)
+{
+	uint64_t *pte;
+	if (pte_lookup(mm, va, false, &pte) < 0 || !(*pte & PTE_P) || !(*pte & PTE_U) ||
+	    (*pte & PTE_NX))
+		return -EFAULT;
+	uint64_t gpa = (*pte & PTE_ADDR) | (va & (PAGE - 1));
+	if (!lg_frame_host(mm->lg, gpa))
+		return -EFAULT;
+	*ret_gpa = gpa;
+	return 0;
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 static int fork_page(struct lg_mm *child, const struct lg_vma *v, uint64_t va, uint64_t e)
@@ -538,6 +564,7 @@ static int fork_page(struct lg_mm *child, const struct lg_vma *v, uint64_t va, u
 		if ((r = lg_frame_alloc(child->lg, &gpa)) < 0)
 			return r;
 		memcpy(lg_frame_host(child->lg, gpa), lg_frame_host(child->lg, src), PAGE);
+		lg_sites_frame_copied(child->lg, src, gpa);
 		*pte = (e & ~PTE_ADDR) | gpa;
 	}
 	child->pages++;

@@ -130,6 +130,8 @@ static int link_child(struct lg_task *t, struct lg_task *c, const struct clone_r
 	memcpy(p->comm, t->proc->comm, sizeof(p->comm));
 	p->exe = t->proc->exe ? xstrdup(t->proc->exe) : NULL;
 	memcpy(p->rlim, t->proc->rlim, sizeof(p->rlim));
+	p->uid = t->proc->uid; /* credentials are inherited (fork(2)) */
+	p->gid = t->proc->gid;
 	p->threads = c;
 	p->nthreads = 1;
 	c->proc = p;

@@ -1,10 +1,12 @@
 /* Workers: a host thread and its vCPU, running one guest task at a time.
  *
  * The loop: deliver signals, take a CPU token, KVM_RUN, give the token back,
- * then serve the exit.  A syscall is an MMIO store to the doorbell (the
- * registers come and go through the kvm_run sync area: no extra ioctls); an
- * exception is an `out` from the ring-0 stub with the frame on the ring-0
- * stack.  Anything else is a VM-level failure and ends the VM. */
+ * then serve the exit.  A syscall is an `out` to LG_PORT_SYSCALL from a
+ * patched site (guest/sites.c), or, the first time a site is seen, an MMIO
+ * store to the doorbell from the trampoline at LSTAR; the registers come and
+ * go through the kvm_run sync area (no extra ioctls).  An exception is an
+ * `out` from the ring-0 stub with the frame on the ring-0 stack.  Anything
+ * else is a VM-level failure and ends the VM. */
 #include "vm/guest/lg.h"
 
 #include <errno.h>
@@ -171,7 +173,7 @@ static void commit_direct(struct lg_worker *w, struct lg_task *t, struct lg_uctx
 	run->s.regs.regs = u->r;
 	run->s.regs.regs.rflags = sane_rflags(u->r.rflags);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	if (t->lg->syscall_cpl0) {
+	if (t->lg->syscall_cpl0 && !u->user_mode) {
 		/* Hardware virtualisation: SYSCALL entered ring 0; come back
 		 * to ring 3 by loading the user segments. */
 		struct kvm_sregs s;
@@ -238,6 +240,17 @@ static void check_cpl(struct lg_worker *w)
 		w->lg->syscall_cpl0 = true;
 }
 
+static void serve_syscall(struct lg_worker *w, struct lg_task *t, struct lg_uctx *u)
+{
+	t->uctx = u;
+	t->syscalls++;
+	__atomic_fetch_add(&t->lg->stats.syscalls, 1, __ATOMIC_RELAXED);
+	lg_syscall(t);
+	finish(w, t, u, false);
+}
+
+/* The slow path: `syscall` went to LSTAR, the trampoline rang the doorbell.
+ * The site gets patched so that its next call takes the fast path. */
 static void on_syscall(struct lg_worker *w, struct lg_task *t)
 {
 	if (!w->first_syscall_seen)
@@ -246,11 +259,64 @@ static void on_syscall(struct lg_worker *w, struct lg_task *t)
 	struct lg_uctx u = { .r = *k, .in_syscall = true, .orig_rax = k->rax };
 	u.r.rip = k->rcx;
 	u.r.rflags = k->r11;
+	lg_sites_patch(t, k->rcx);
+	serve_syscall(w, t, &u);
+}
+
+/* Bytes of the instruction that ended just before rip, for an `in`/`out`
+ * on the syscall port that KVM emulated (and moved RIP past).  Best effort:
+ * only port LG_PORT_SYSCALL can get here, which no real program uses. */
+static uint64_t pio_insn_len(struct lg_task *t, uint64_t rip)
+{
+	uint8_t b[2] = { 0, 0 };
+	if (rip < 2 || lg_copy_from(t->mm, b, rip - 2, 2) < 0)
+		(void)lg_copy_from(t->mm, b + 1, rip - 1, 1);
+	if ((b[0] == 0xe6 || b[0] == 0xe4 || b[0] == 0xe5 || b[0] == 0xe7) && b[1] == LG_PORT_SYSCALL)
+		return 2; /* in/out with an immediate port */
+	return b[0] == 0x66 ? 2 : 1; /* in/out through %dx, maybe 16-bit */
+}
+
+/* An `in`/`out` on the syscall port that is not a patched site: Linux
+ * raises #GP for port I/O, so SIGSEGV.  KVM may still be in the middle of
+ * emulating an `in`; finish that (it would overwrite the registers at the
+ * next KVM_RUN) and put the program's registers back. */
+static void on_stray_pio(struct lg_worker *w, struct lg_task *t, bool emulated)
+{
+	struct kvm_run *run = w->vcpu->run;
+	struct kvm_regs saved = run->s.regs.regs;
+	uint64_t rip = saved.rip;
+	if (emulated && run->io.direction == KVM_EXIT_IO_OUT)
+		rip -= pio_insn_len(t, rip);
+	if (run->io.direction == KVM_EXIT_IO_IN)
+		memset((uint8_t *)run + run->io.data_offset, 0xff, (size_t)run->io.size * run->io.count);
+	run->immediate_exit = 1;
+	(void)vcpu_run(w->vcpu); /* -EINTR at once, after KVM's pending completion */
+	run->immediate_exit = 0;
+	struct lg_uctx u = { .r = saved, .user_mode = true };
+	u.r.rip = rip;
 	t->uctx = &u;
-	t->syscalls++;
-	__atomic_fetch_add(&t->lg->stats.syscalls, 1, __ATOMIC_RELAXED);
-	lg_syscall(t);
+	lg_signal_from_exception(t, X86_EXC_GP, 0, 0);
 	finish(w, t, &u, false);
+}
+
+/* The fast path: an `out` on LG_PORT_SYSCALL.  KVM's fast PIO path (VT-x,
+ * AMD-V) exits with RIP on the instruction, PVM's emulation past it. */
+static void on_site(struct lg_worker *w, struct lg_task *t)
+{
+	struct kvm_run *run = w->vcpu->run;
+	struct kvm_regs *k = &run->s.regs.regs;
+	bool emulated = !w->lg->syscall_cpl0;
+	uint64_t site = emulated ? k->rip - 2 : k->rip;
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 || run->io.count != 1 ||
+	    !lg_sites_lookup(t, site)) {
+		on_stray_pio(w, t, emulated);
+		return;
+	}
+	/* What `syscall` leaves: RCX = the next instruction, R11 = RFLAGS. */
+	struct lg_uctx u = { .r = *k, .in_syscall = true, .orig_rax = k->rax, .user_mode = true };
+	u.r.rip = u.r.rcx = site + 2;
+	u.r.r11 = k->rflags;
+	serve_syscall(w, t, &u);
 }
 
 static void on_page_fault(struct lg_task *t, uint64_t err, uint64_t cr2)
@@ -361,7 +427,9 @@ static bool handle_exit(struct lg_worker *w, struct lg_task *t)
 		}
 		return true;
 	case KVM_EXIT_IO:
-		if (run->io.port == LG_PORT_EXCEPTION && run->io.direction == KVM_EXIT_IO_OUT)
+		if (run->io.port == LG_PORT_SYSCALL)
+			on_site(w, t);
+		else if (run->io.port == LG_PORT_EXCEPTION && run->io.direction == KVM_EXIT_IO_OUT)
 			on_exception(w, t);
 		else
 			on_unknown_io(w);

@@ -1,11 +1,15 @@
 /* Descriptor tables and page tables, written as data into guest memory. */
 #include "vm/arch/x86/boot64.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "vm/arch/x86/layout.h"
 
 #define GDT_ENTRIES 10 /* up to and including the 16-byte TSS descriptor at 0x40 */
+#define TSS_IOMAP 0x68        /* the I/O bitmap's offset in the TSS */
+#define TSS_IOMAP_BYTES 32    /* ports 0..255 */
+#define TSS_LIMIT (TSS_IOMAP + TSS_IOMAP_BYTES) /* inclusive: the terminator byte */
 
 /* Segment descriptors (SDM vol. 3, 3.4.5): base 0, limit 4 GiB, G=1. */
 #define DESC_KERNEL_CS64 0x00af9b000000ffffULL
@@ -184,7 +188,7 @@ void lg_cpu_area_build(uint8_t *ram, unsigned slot)
 	put64(gdt + (LG_SEL_USER_DS & ~3), DESC_USER_DS);
 	put64(gdt + (LG_SEL_USER_CS & ~3), DESC_USER_CS64);
 	uint64_t tss = LG_VA_SYS + cpu_area(slot) + LG_CPU_TSS_OFF;
-	uint64_t lim = 0x67;
+	uint64_t lim = TSS_LIMIT;
 	uint64_t lo = (lim & 0xffff) | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
 		      (((tss >> 24) & 0xff) << 56);
 	put64(gdt + LG_SEL_TSS, lo);
@@ -193,10 +197,17 @@ void lg_cpu_area_build(uint8_t *ram, unsigned slot)
 	uint8_t *t = a + LG_CPU_TSS_OFF;
 	put64(t + 4, lg_cpu_stack_top_va(slot));                        /* RSP0 */
 	put64(t + 36, LG_VA_SYS + cpu_area(slot) + LG_CPU_IST_OFF);    /* IST1 */
-	/* I/O map base past the limit: no bitmap, so every port is denied to
-	 * ring 3 (PVM ignores IOPL but honours this; SDM vol. 1, 19.5.2). */
-	put16(t + 102, 0x68);
+	/* The I/O bitmap right after the TSS proper denies every port to ring 3
+	 * but LG_PORT_SYSCALL, the patched syscall sites' (guest/sites.c); ports
+	 * past the bitmap are denied by the limit (SDM vol. 1, 19.5.2; PVM
+	 * ignores IOPL but honours this). */
+	put16(t + 102, TSS_IOMAP);
+	memset(t + TSS_IOMAP, 0xff, TSS_IOMAP_BYTES + 1); /* + the all-ones terminator */
+	t[TSS_IOMAP + LG_PORT_SYSCALL / 8] &= (uint8_t)~(1u << (LG_PORT_SYSCALL % 8));
 }
+
+static_assert(LG_PORT_SYSCALL < TSS_IOMAP_BYTES * 8, "the syscall port is in the bitmap");
+static_assert(LG_CPU_TSS_OFF + TSS_LIMIT < LG_CPU_STACK_OFF, "the TSS fits its page");
 
 static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, bool code64)
 {
@@ -222,7 +233,7 @@ void lg_user_sregs(struct kvm_sregs *s, unsigned slot, uint64_t cr3, bool osxsav
 	s->idt.base = LG_VA_SYS + LG_GPA_IDT;
 	s->idt.limit = 256 * 16 - 1;
 	s->tr = (struct kvm_segment){
-		.base = LG_VA_SYS + cpu_area(slot) + LG_CPU_TSS_OFF, .limit = 0x67,
+		.base = LG_VA_SYS + cpu_area(slot) + LG_CPU_TSS_OFF, .limit = TSS_LIMIT,
 		.selector = LG_SEL_TSS, .type = 11, .present = 1,
 	};
 	s->ldt = (struct kvm_segment){ .unusable = 1 };

@@ -65,9 +65,13 @@
 #define LG_VA_USER_MIN 0x10000ULL            /* vm.mmap_min_addr's default */
 
 /* ---- light guest: ports ------------------------------------------------- */
-/* Ring-0 exception stubs report here; ring 3 cannot reach any port (the TSS
- * has no I/O bitmap, IOPL is 0), so a program cannot fake an exception. */
+/* Ring-0 exception stubs report here; ring 3 cannot reach it (IOPL is 0 and
+ * the TSS's I/O bitmap denies it), so a program cannot fake an exception. */
 #define LG_PORT_EXCEPTION 0xe5
+/* The one port the I/O bitmap gives ring 3: patched syscall sites are
+ * `out %al,$LG_PORT_SYSCALL` (guest/sites.c).  Below 0x100, as `out imm8`
+ * needs; an `out` to it from anywhere else becomes SIGSEGV. */
+#define LG_PORT_SYSCALL 0xe7
 
 /* GDT selectors, Linux's values so that signal frames and ptrace-like
  * views of CS/SS look as they do natively. */
