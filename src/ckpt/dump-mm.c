@@ -4,8 +4,10 @@
  * process_vm_readv in batches of up to 8 MiB and 1024 ranges into the page
  * writer's buffers, which its thread writes as PAGES records while the
  * next batch is read (pagewriter.h).  In a mapping tracked since the
- * parent image, the written pages are found first with the scan's cheap
- * path and only those are looked at closely (scan_tracked). */
+ * parent image, the tree stopped, one scan finds what the parent must not
+ * give (written, or discarded since: scan_frozen) and only that is looked
+ * at closely; in the live precopy round, the written pages are found with
+ * the scan's cheapest path (scan_tracked). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -260,10 +262,69 @@ static int scan_range(const struct emit *e, int pmfd, const struct ck_scan_vma *
 	return 0;
 }
 
+/* Whether a page reported swapped but not written by PAGEMAP_SCAN still
+ * holds what was tracked: really swapped out (or migrating), or a uffd-wp
+ * marker the kernel left where a write-protected page was discarded
+ * (MADV_DONTNEED, reclaim of a file page), which PAGEMAP_SCAN counts as
+ * swapped too: the mapping gives its content now (the file's, or zeros),
+ * not the parent.  /proc/PID/pagemap tells them apart by the swap type in
+ * the frame bits, SWP_PTE_MARKER being the last of the five-bit types
+ * (include/linux/swap.h); it shows them to CAP_SYS_ADMIN only, and
+ * without (frame 0) the page is copied, which reads right either way. */
+#define PM_SWAP (1ULL << 62)
+#define PM_FRAME ((1ULL << 55) - 1)
+#define SWP_TYPE_BITS 5
+#define SWP_PTE_MARKER ((1u << SWP_TYPE_BITS) - 1)
+
+enum swapped { SW_GONE, SW_KEEP, SW_COPY };
+
+static enum swapped swapped_kind(uint64_t ent)
+{
+	if (!(ent & PM_SWAP))
+		return SW_GONE; /* not swapped after all: none, a hole */
+	if (!(ent & PM_FRAME))
+		return SW_COPY;
+	return (ent & ((1u << SWP_TYPE_BITS) - 1)) == SWP_PTE_MARKER ? SW_GONE : SW_KEEP;
+}
+
+/* [start, end) of pages the parent chain holds, swapped and not written. */
+static int keep_swapped(const struct emit *e, int pmfd, const struct ck_vma *v, uint64_t start,
+			uint64_t end, struct cell_err **err)
+{
+	uint64_t ent[512];
+	while (start < end) {
+		uint64_t n = (end - start) / IMG_PAGE_SIZE;
+		if (n > ARRAY_SIZE(ent))
+			n = ARRAY_SIZE(ent);
+		ssize_t k = pread(pmfd, ent, n * sizeof(*ent), (off_t)(start / IMG_PAGE_SIZE * 8));
+		if (k != (ssize_t)(n * sizeof(*ent)))
+			return cell_err(err, k < 0 ? errno : EIO, "read the pagemap of %d at %#llx",
+					e->t->pid, (unsigned long long)start);
+		for (uint64_t i = 0, j; i < n; i = j) {
+			enum swapped kind = swapped_kind(ent[i]);
+			for (j = i + 1; j < n && swapped_kind(ent[j]) == kind;)
+				j++;
+			uint64_t s = start + i * IMG_PAGE_SIZE, t = start + j * IMG_PAGE_SIZE;
+			int r = 0;
+			if (kind == SW_KEEP)
+				r = in_parent(e->d, e->t->vpid, s, j - i, err);
+			else if (kind == SW_COPY)
+				r = emit(e, s, t, true, !(v->prot & PROT_READ), err);
+			if (r < 0)
+				return r;
+		}
+		start += n * IMG_PAGE_SIZE;
+	}
+	return 0;
+}
+
 /* [start, end) of a tracked VMA was not written since tracking was armed:
  * what the parent chain holds of it stays there.  The rest was never
- * populated (or is a write-protect marker on such a page): zeros. */
-static int keep_parent(const struct emit *e, uint64_t start, uint64_t end, struct cell_err **err)
+ * populated (or is a write-protect marker on such a page): zeros.  With
+ * pmfd >= 0 the range is not present and reported swapped: only what
+ * keep_swapped() finds really swapped stays in the parent. */
+static int keep_parent(const struct emit *e, int pmfd, const struct ck_vma *v, uint64_t start,
+		       uint64_t end, struct cell_err **err)
 {
 	const struct ck_parent_index *ix = e->d->parent;
 	while (ix && start < end) {
@@ -273,7 +334,8 @@ static int keep_parent(const struct emit *e, uint64_t start, uint64_t end, struc
 		uint64_t at = p->addr > start ? p->addr : start;
 		uint64_t have = ck_parent_covers(ix, e->t->vpid, at, end - at);
 		if (have) {
-			int r = in_parent(e->d, e->t->vpid, at, have / IMG_PAGE_SIZE, err);
+			int r = pmfd >= 0 ? keep_swapped(e, pmfd, v, at, at + have, err)
+					  : in_parent(e->d, e->t->vpid, at, have / IMG_PAGE_SIZE, err);
 			if (r < 0)
 				return r;
 		}
@@ -282,7 +344,56 @@ static int keep_parent(const struct emit *e, uint64_t start, uint64_t end, struc
 	return 0;
 }
 
-/* A tracked VMA: the written pages first, with the kernel's fast path
+/* A tracked VMA of a stopped tree: one scan for every page the parent must
+ * not give, that is what was written since tracking was armed and what no
+ * longer holds the data tracked: not present (discarded, a marker left by
+ * a discard, a freed page table), or present but the file's page or the
+ * zero page again (a discarded page read since: the fault keeps the
+ * write-protect bit).  A discarded page is neither written nor gone from
+ * the parent chain, so without this the parent's old copy came back.  The
+ * scan leaves what the parent keeps between its runs: present,
+ * anonymous, not written.  FILE costs a look at each page, so it is asked
+ * of file and shmem mappings only. */
+static int scan_frozen(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
+		       struct cell_err **err)
+{
+	const struct ck_vma *v = &sv->v;
+	uint64_t file = v->kind == CK_VMA_ANON ? 0 : CK_PAGE_IS_FILE;
+	struct ck_page_region regs[512];
+	uint64_t at = v->start, clean = v->start;
+	while (at < v->end) {
+		struct ck_pm_scan_arg a = {
+			.size = sizeof(a), .start = at, .end = v->end,
+			.vec = (uint64_t)(uintptr_t)regs, .vec_len = ARRAY_SIZE(regs),
+			.category_inverted = CK_PAGE_IS_PRESENT,
+			.category_anyof_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_PRESENT |
+					       CK_PAGE_IS_PFNZERO | file,
+			.return_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_SWAPPED,
+		};
+		int n = ioctl(pmfd, CK_PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", e->t->pid,
+					    (unsigned long long)at);
+		for (int i = 0; i < n; i++) {
+			uint64_t cat = regs[i].categories;
+			int r = keep_parent(e, -1, v, clean, regs[i].start, err);
+			if (r == 0 && (cat & CK_PAGE_IS_WRITTEN))
+				r = scan_range(e, pmfd, sv, regs[i].start, regs[i].end, true, err);
+			else if (r == 0 && (cat & CK_PAGE_IS_SWAPPED))
+				r = keep_parent(e, pmfd, v, regs[i].start, regs[i].end, err);
+			if (r < 0)
+				return r;
+			clean = regs[i].end;
+		}
+		if (a.walk_end <= at)
+			break;
+		at = a.walk_end;
+	}
+	return keep_parent(e, -1, v, clean, v->end, err);
+}
+
+/* A tracked VMA while the tree runs (precopy.c's round, e->rewp): the
+ * written pages first, with the kernel's fast path
  * (category and return mask exactly PAGE_IS_WRITTEN: one look at each
  * PTE's write-protect bit, not at its page), then the full categories of
  * those runs only.  About ten times cheaper than the full scan of a large
@@ -312,7 +423,7 @@ static int scan_tracked(const struct emit *e, int pmfd, const struct ck_scan_vma
 			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", e->t->pid,
 					    (unsigned long long)at);
 		for (int i = 0; i < n; i++) {
-			int r = keep_parent(e, clean, regs[i].start, err);
+			int r = keep_parent(e, -1, v, clean, regs[i].start, err);
 			if (r == 0)
 				r = scan_range(e, pmfd, sv, regs[i].start, regs[i].end, true, err);
 			if (r < 0)
@@ -323,7 +434,7 @@ static int scan_tracked(const struct emit *e, int pmfd, const struct ck_scan_vma
 			break;
 		at = a.walk_end;
 	}
-	return keep_parent(e, clean, v->end, err);
+	return keep_parent(e, -1, v, clean, v->end, err);
 }
 
 static int scan_vma(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
@@ -331,7 +442,7 @@ static int scan_vma(const struct emit *e, int pmfd, const struct ck_scan_vma *sv
 {
 	/* Without a parent, nothing is "kept": every page is stored. */
 	if (sv->tracked && e->d->fast_scan && e->d->parent)
-		return scan_tracked(e, pmfd, sv, err);
+		return e->rewp ? scan_tracked(e, pmfd, sv, err) : scan_frozen(e, pmfd, sv, err);
 	return scan_range(e, pmfd, sv, sv->v.start, sv->v.end, false, err);
 }
 

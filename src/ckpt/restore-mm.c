@@ -4,9 +4,9 @@
  *      fault writing it on the next return to user space);
  *   2. the vDSO trio parked beside the scratch page (mremap, whole VMAs);
  *   3. everything else unmapped;
- *   4. every VMA of the image mapped at its address, writable for now;
+ *   4. every VMA of the image mapped at its address with its protection;
  *   -- pages are filled for all processes (restore-pages.c) --
- *   5. final protections, madvise bits, the vDSO moved to its old place
+ *   5. madvise bits, the vDSO moved to its old place
  *      (all three VMAs by the same delta, or clock_gettime breaks), and the
  *      mm fields with PR_SET_MM_MAP (brk, stack, args, auxv, exe). */
 #include <errno.h>
@@ -112,8 +112,11 @@ static int map_one(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma
 		   struct cell_err **err)
 {
 	bool shared = v->flags & CK_VMA_SHARED;
-	/* Writable while the pages go in; shared mappings get no pages. */
-	uint32_t prot = shared ? v->prot : v->prot | PROT_WRITE;
+	/* Its own protection from the start: made writable for the pages to
+	 * go in, a private mapping would be charged as commit (a 64 GiB
+	 * PROT_NONE reservation would be refused).  The pages of those
+	 * without PROT_WRITE go in through /proc/PID/mem (restore-pages.c). */
+	uint32_t prot = v->prot;
 	uint32_t flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
 	if (v->flags & CK_VMA_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
@@ -236,12 +239,7 @@ int ck_restore_mm_finish(struct ck_restore *r, struct ck_rtask *t, struct cell_e
 		const struct ck_vma *v = &t->p->vmas[i];
 		if (v->kind == CK_VMA_VDSO || v->kind == CK_VMA_VVAR || v->kind == CK_VMA_VVAR_VCLOCK)
 			continue;
-		int k = 0;
-		if (!(v->flags & CK_VMA_SHARED) && !(v->prot & PROT_WRITE))
-			k = ck_rsys(t, "mprotect", SYS_mprotect, v->start, v->end - v->start, v->prot,
-				    0, 0, 0, NULL, err);
-		if (k == 0)
-			k = madvise_bits(t, v, err);
+		int k = madvise_bits(t, v, err);
 		if (k < 0)
 			return cell_err_wrap(err, "vma %#llx", (unsigned long long)v->start);
 	}

@@ -2,9 +2,11 @@
  * (record framing, and that every record lands inside a private mapping of
  * its task or inside its shared memory object), so a bad image fails before
  * any process is touched; then it is streamed into the processes with
- * process_vm_writev, one call per record of up to 16 MiB. */
+ * process_vm_writev, one call per record of up to 16 MiB (through
+ * /proc/PID/mem for mappings without PROT_WRITE: write_forced()). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -136,6 +138,28 @@ int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
 	}
 }
 
+/* Pages of a mapping without PROT_WRITE: it is mapped with its own
+ * protection (restore-mm.c), so that a reservation (PROT_NONE, a JVM's
+ * heap) is not charged as commit it never had.  /proc/PID/mem writes past
+ * the protection (FOLL_FORCE: a private mapping's page is copied on
+ * write), as a debugger's breakpoints do; process_vm_writev does not. */
+static ssize_t write_forced(pid_t pid, const void *data, size_t len, uint64_t addr)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t k = pwrite(fd, (const char *)data + done, len - done, (off_t)(addr + done));
+		if (k <= 0)
+			return k < 0 ? -1 : (ssize_t)done;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
 static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
 			    struct cell_err **err)
 {
@@ -156,6 +180,8 @@ static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
 		struct iovec l = { (void *)data, len };
 		struct iovec rv = { (void *)(uintptr_t)pg->addr, len };
 		ssize_t n = process_vm_writev(r->tasks[i].pid, &l, 1, &rv, 1, 0);
+		if (n != (ssize_t)len)
+			n = write_forced(r->tasks[i].pid, data, len, pg->addr);
 		if (n != (ssize_t)len)
 			return cell_err(err, n < 0 ? errno : EIO, "write %u pages at %#llx into %u",
 					pg->npages, (unsigned long long)pg->addr, pg->pid);

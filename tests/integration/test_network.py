@@ -384,9 +384,15 @@ def iperf(h, ip, reverse=False, seconds=3):
     args = ["iperf3", "-c", ip, "-t", str(seconds), "-J", "-O", "1"] + (["-R"] if reverse else [])
     for _ in range(30):
         r = h.sh(*args, check=False, timeout=seconds + 30)
-        if r.returncode == 0:
-            return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"]
-        time.sleep(0.2)  # the server may not listen yet
+        # iperf3 -J can exit 0 with {"error": ...} and no totals (a server
+        # not listening yet or still busy with the last client): try again.
+        try:
+            end = json.loads(r.stdout).get("end", {})
+        except ValueError:
+            end = {}
+        if r.returncode == 0 and "sum_received" in end:
+            return end["sum_received"]["bits_per_second"]
+        time.sleep(0.2)
     raise AssertionError(f"iperf3: {r.stdout[-500:]} {r.stderr}")
 
 
