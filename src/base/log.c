@@ -22,6 +22,13 @@ void cell_log_setup(int fd, enum cell_log_format format, enum cell_log_level min
 	sink_min = min;
 }
 
+void cell_log_get(int *fd, enum cell_log_format *format, enum cell_log_level *min)
+{
+	*fd = sink_fd;
+	*format = sink_format;
+	*min = sink_min;
+}
+
 bool cell_log_enabled(enum cell_log_level level)
 {
 	return level >= sink_min;

@@ -12,6 +12,8 @@ enum cell_log_format { CELL_LOG_TEXT, CELL_LOG_JSON };
 
 /* fd -1 means stderr.  The sink does not own fd. */
 void cell_log_setup(int fd, enum cell_log_format format, enum cell_log_level min);
+/* The sink as set up, for handing it to an exec'd helper (the VM monitor). */
+void cell_log_get(int *fd, enum cell_log_format *format, enum cell_log_level *min);
 bool cell_log_enabled(enum cell_log_level level);
 void cell_log(enum cell_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

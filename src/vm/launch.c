@@ -329,6 +329,7 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 	}
 	uint64_t flags = CLONE_PIDFD | (l->no_sandbox ? 0 : CLONE_NEWPID);
 	bool in_v2;
+	int exe_fd = monitor_exe_open();
 	pid_t pid = clone_monitor(vi, flags, &in_v2);
 	if (pid == 0) {
 		close(syncp[1]);
@@ -338,8 +339,15 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 			readonly_root(l, statusp[1]);
 		struct monitor_args a = { .l = l, .dir = &vi->dir, .rec = rec, .vcpus = vi->vcpus,
 					  .sync_fd = syncp[0], .status_fd = statusp[1] };
+		/* Its own small executable maps no shared libc, no ld.so and
+		 * not the whole of cell (docs/vm.md, the monitor's executable);
+		 * without one this process is the monitor. */
+		if (exe_fd >= 0)
+			monitor_exec(exe_fd, &a);
 		monitor_main(&a);
 	}
+	if (exe_fd >= 0)
+		close(exe_fd);
 	close(syncp[0]);
 	close(statusp[1]);
 	vi->status_fd = statusp[0];

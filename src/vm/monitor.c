@@ -203,7 +203,8 @@ static void op_stop(void *ctx)
 /* ---- resident memory ----------------------------------------------------------- */
 
 /* Once the VM runs, the monitor touches a fraction of the code it has
- * mapped: fork left it the CLI's mappings.  So drop the page-table entries
+ * mapped (set-up code, and the CLI's mappings when it runs in the forked
+ * child without its own executable).  So drop the page-table entries
  * of the file mappings that hold no private copy (text, read-only data: the
  * pages stay in the page cache); what the monitor uses from then on comes
  * back on demand.  MADV_RANDOM stops readahead for them; fault-around
@@ -396,6 +397,9 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	const struct vm_launch *l = a->l;
 	_cleanup_err_ struct cell_err *err = NULL;
 	char c;
+	/* One malloc arena: the vCPU and helper threads allocate little, and
+	 * an arena of their own each would stay resident. */
+	mallopt(M_ARENA_MAX, 1);
 	signal(SIGPIPE, SIG_IGN);
 	if (!l->detach)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -30,4 +30,17 @@ void monitor_enter_cgroup(struct cgroup *cg, bool in_v2, int status_fd);
 /* The child's whole life; never returns. */
 __attribute__((noreturn)) void monitor_main(struct monitor_args *a);
 
+/* The monitor's own executable (monitor-exec.c): cell-vm-monitor beside
+ * cell (or in a build tree's src/vm), opened O_PATH, or -1 when there is
+ * none (the forked child then runs monitor_main() itself). */
+int monitor_exe_open(void);
+
+/* In the forked child: pass a (with its fds) in a memfd and exec exe_fd.
+ * Returns only when that failed. */
+void monitor_exec(int exe_fd, const struct monitor_args *a);
+
+/* cell-vm-monitor's main(): read what monitor_exec() passed, run
+ * monitor_main().  Returns 1 on a bad invocation. */
+int monitor_exec_main(int argc, char **argv);
+
 #endif
