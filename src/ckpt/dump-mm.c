@@ -344,33 +344,28 @@ static int keep_parent(const struct emit *e, int pmfd, const struct ck_vma *v, u
 	return 0;
 }
 
-/* A tracked VMA of a stopped tree: one scan for every page the parent must
- * not give, that is what was written since tracking was armed and what no
- * longer holds the data tracked: not present (discarded, a marker left by
- * a discard, a freed page table), or present but the file's page or the
- * zero page again (a discarded page read since: the fault keeps the
- * write-protect bit).  A discarded page is neither written nor gone from
- * the parent chain, so without this the parent's old copy came back.  The
- * scan leaves what the parent keeps between its runs: present,
- * anonymous, not written.  FILE costs a look at each page, so it is asked
- * of file and shmem mappings only. */
-static int scan_frozen(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
-		       struct cell_err **err)
+/* The scan `a` asks for, over the whole of a tracked VMA: written runs are
+ * stored, swapped ones checked against the parent (keep_parent with the
+ * pagemap), runs reported otherwise get no record, and the gaps between
+ * the runs are what the parent keeps. */
+static int scan_runs(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
+		     struct ck_pm_scan_arg a, struct cell_err **err)
 {
 	const struct ck_vma *v = &sv->v;
-	uint64_t file = v->kind == CK_VMA_ANON ? 0 : CK_PAGE_IS_FILE;
 	struct ck_page_region regs[512];
 	uint64_t at = v->start, clean = v->start;
+	a.size = sizeof(a);
+	a.vec = (uint64_t)(uintptr_t)regs;
+	a.vec_len = ARRAY_SIZE(regs);
 	while (at < v->end) {
-		struct ck_pm_scan_arg a = {
-			.size = sizeof(a), .start = at, .end = v->end,
-			.vec = (uint64_t)(uintptr_t)regs, .vec_len = ARRAY_SIZE(regs),
-			.category_inverted = CK_PAGE_IS_PRESENT,
-			.category_anyof_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_PRESENT |
-					       CK_PAGE_IS_PFNZERO | file,
-			.return_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_SWAPPED,
-		};
+		a.start = at;
+		a.end = v->end;
 		int n = ioctl(pmfd, CK_PAGEMAP_SCAN, &a);
+		/* Not ours after all (the program's own, synchronous
+		 * write-protect): nothing of it was protected again, so what
+		 * the parent says of the rest still holds. */
+		if (n < 0 && errno == EPERM && (a.flags & CK_PM_SCAN_WP_MATCHING))
+			break;
 		if (n < 0)
 			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", e->t->pid,
 					    (unsigned long long)at);
@@ -392,6 +387,28 @@ static int scan_frozen(const struct emit *e, int pmfd, const struct ck_scan_vma 
 	return keep_parent(e, -1, v, clean, v->end, err);
 }
 
+/* A tracked VMA of a stopped tree: one scan for every page the parent must
+ * not give, that is what was written since tracking was armed and what no
+ * longer holds the data tracked: not present (discarded, a marker left by
+ * a discard, a freed page table), or present but the file's page or the
+ * zero page again (a discarded page read since: the fault keeps the
+ * write-protect bit).  A discarded page is neither written nor gone from
+ * the parent chain, so without this the parent's old copy came back.  The
+ * scan leaves what the parent keeps between its runs: present,
+ * anonymous, not written.  FILE costs a look at each page, so it is asked
+ * of file and shmem mappings only. */
+static int scan_frozen(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
+		       struct cell_err **err)
+{
+	uint64_t file = sv->v.kind == CK_VMA_ANON ? 0 : CK_PAGE_IS_FILE;
+	return scan_runs(e, pmfd, sv, (struct ck_pm_scan_arg){
+		.category_inverted = CK_PAGE_IS_PRESENT,
+		.category_anyof_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_PRESENT |
+				       CK_PAGE_IS_PFNZERO | file,
+		.return_mask = CK_PAGE_IS_WRITTEN | CK_PAGE_IS_SWAPPED,
+	}, err);
+}
+
 /* A tracked VMA while the tree runs (precopy.c's round, e->rewp): the
  * written pages first, with the kernel's fast path
  * (category and return mask exactly PAGE_IS_WRITTEN: one look at each
@@ -403,38 +420,10 @@ static int scan_frozen(const struct emit *e, int pmfd, const struct ck_scan_vma 
 static int scan_tracked(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,
 			struct cell_err **err)
 {
-	const struct ck_vma *v = &sv->v;
-	struct ck_page_region regs[512];
-	uint64_t at = v->start, clean = v->start;
-	while (at < v->end) {
-		struct ck_pm_scan_arg a = {
-			.size = sizeof(a), .start = at, .end = v->end,
-			.flags = e->rewp ? CK_PM_SCAN_WP_MATCHING | CK_PM_SCAN_CHECK_WPASYNC : 0,
-			.vec = (uint64_t)(uintptr_t)regs, .vec_len = ARRAY_SIZE(regs),
-			.category_mask = CK_PAGE_IS_WRITTEN, .return_mask = CK_PAGE_IS_WRITTEN,
-		};
-		int n = ioctl(pmfd, CK_PAGEMAP_SCAN, &a);
-		/* Not ours after all (the program's own, synchronous
-		 * write-protect): nothing of it was protected again, so what
-		 * the parent says of the rest still holds. */
-		if (n < 0 && errno == EPERM && e->rewp)
-			break;
-		if (n < 0)
-			return cell_err_sys(err, "PAGEMAP_SCAN of %d at %#llx", e->t->pid,
-					    (unsigned long long)at);
-		for (int i = 0; i < n; i++) {
-			int r = keep_parent(e, -1, v, clean, regs[i].start, err);
-			if (r == 0)
-				r = scan_range(e, pmfd, sv, regs[i].start, regs[i].end, true, err);
-			if (r < 0)
-				return r;
-			clean = regs[i].end;
-		}
-		if (a.walk_end <= at)
-			break;
-		at = a.walk_end;
-	}
-	return keep_parent(e, -1, v, clean, v->end, err);
+	return scan_runs(e, pmfd, sv, (struct ck_pm_scan_arg){
+		.flags = e->rewp ? CK_PM_SCAN_WP_MATCHING | CK_PM_SCAN_CHECK_WPASYNC : 0,
+		.category_mask = CK_PAGE_IS_WRITTEN, .return_mask = CK_PAGE_IS_WRITTEN,
+	}, err);
 }
 
 static int scan_vma(const struct emit *e, int pmfd, const struct ck_scan_vma *sv,

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/run-vm.h"
 #include "vm/vm.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -27,12 +28,9 @@
  * so that our caller's wait status says the same. */
 static int finish(const struct vm_result *r)
 {
-	if (r->vm_failed || (r->signal && r->report[0]))
-		fprintf(stderr, "cell: vm: %s\n", r->report);
-	if (r->vm_failed)
-		return 1;
-	if (r->exited)
-		return r->code;
+	int code = run_vm_exit_status(r);
+	if (r->vm_failed || r->exited)
+		return code;
 	fflush(stdout);
 	struct rlimit no_core = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -42,7 +40,7 @@ static int finish(const struct vm_result *r)
 	sigaddset(&s, r->signal);
 	sigprocmask(SIG_UNBLOCK, &s, NULL);
 	raise(r->signal);
-	return 128 + r->signal;
+	return code;
 }
 
 struct run_opts {

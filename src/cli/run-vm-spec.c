@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "cli/run-vm.h"
+#include "os/procattr.h"
 
 #define VCPUS_MAX 64
 
@@ -74,21 +75,6 @@ static void guest_rlimit(int res, uint64_t *soft, uint64_t *hard)
 		*soft = 8ULL << 20;
 }
 
-static const char *rlimit_name(int res)
-{
-	static const char *const names[] = {
-		[RLIMIT_CPU] = "RLIMIT_CPU",	     [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
-		[RLIMIT_DATA] = "RLIMIT_DATA",	     [RLIMIT_STACK] = "RLIMIT_STACK",
-		[RLIMIT_CORE] = "RLIMIT_CORE",	     [RLIMIT_RSS] = "RLIMIT_RSS",
-		[RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
-		[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
-		[RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
-		[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
-		[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
-	};
-	return res >= 0 && (size_t)res < ARRAY_SIZE(names) && names[res] ? names[res] : "?";
-}
-
 static int check_process(const struct oci_process *p, const char *name, struct cell_err **err)
 {
 	if (p->terminal)
@@ -117,7 +103,7 @@ static int check_process(const struct oci_process *p, const char *name, struct c
 		return cell_err(err, 0,
 				"%s: process.rlimits[%zu]: %s below the light guest's fixed limit "
 				"(soft %s, hard %s) cannot be enforced",
-				name, i, rlimit_name(rl->resource), s, h);
+				name, i, procattr_rlimit_name(rl->resource), s, h);
 	}
 	return 0;
 }

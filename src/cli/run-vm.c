@@ -55,7 +55,7 @@ static int launch(const struct cli_ctx *ctx, const struct run_vm_opts *o, struct
 
 /* As a container's `run`: the code, or 128 + the signal (with the
  * monitor's report when a fault was the cause). */
-static int exit_status(const struct vm_result *res)
+int run_vm_exit_status(const struct vm_result *res)
 {
 	if (res->vm_failed || (res->signal && res->report[0]))
 		fprintf(stderr, "cell: vm: %s\n", res->report);
@@ -104,5 +104,5 @@ int run_vm(const struct cli_ctx *ctx, const struct run_vm_opts *o)
 	struct vm_result res;
 	if (vm_instance_finish(vi, wstatus, &res, &err) < 0)
 		return cli_fail(err);
-	return exit_status(&res);
+	return run_vm_exit_status(&res);
 }

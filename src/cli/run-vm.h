@@ -54,6 +54,11 @@ struct run_vm_opts {
  * or 1 after printing an error). */
 int run_vm(const struct cli_ctx *ctx, const struct run_vm_opts *o);
 
+/* A finished VM's status as a container's `run` gives it: the program's
+ * code, 128 + its signal, or 1 when the VM failed (the monitor's report
+ * printed on stderr). */
+int run_vm_exit_status(const struct vm_result *res);
+
 /* vm-verbs.c: the container verbs on a VM with this id.  Each returns
  * -ENOENT (printing nothing) when there is no such VM, else the command's
  * exit status. */

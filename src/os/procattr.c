@@ -28,7 +28,7 @@ static const char *const rlimit_names[] = {
 	[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",     [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
 };
 
-static const char *rlimit_name(int res)
+const char *procattr_rlimit_name(int res)
 {
 	if (res >= 0 && (size_t)res < ARRAY_SIZE(rlimit_names) && rlimit_names[res])
 		return rlimit_names[res];
@@ -59,7 +59,7 @@ static int rlimit_eperm(pid_t pid, size_t i, const struct oci_rlimit *rl, struct
 {
 	struct rlimit old;
 	char a[32], b[32];
-	const char *name = rlimit_name(rl->resource);
+	const char *name = procattr_rlimit_name(rl->resource);
 	int64_t nr_open;
 
 	if (rl->resource == RLIMIT_NOFILE && read_nr_open(&nr_open) &&
@@ -85,7 +85,7 @@ static int check_rlimit(size_t i, const struct oci_rlimit *rl, struct cell_err *
 				rl->resource);
 	if (rl->soft > rl->hard)
 		return cell_err(err, 0, "process.rlimits[%zu] (%s): soft limit %s is above the "
-				"hard limit %s", i, rlimit_name(rl->resource),
+				"hard limit %s", i, procattr_rlimit_name(rl->resource),
 				limit_str(rl->soft, a, sizeof(a)),
 				limit_str(rl->hard, b, sizeof(b)));
 	return 0;
@@ -96,7 +96,7 @@ int procattr_set_rlimits(pid_t pid, const struct oci_rlimit *rlimits, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct oci_rlimit *rl = &rlimits[i];
-		const char *name = rlimit_name(rl->resource);
+		const char *name = procattr_rlimit_name(rl->resource);
 		int r = check_rlimit(i, rl, err);
 		if (r < 0)
 			return r;

@@ -47,6 +47,9 @@ int procattr_check(const struct oci_process *proc, const struct oci_linux *lx,
 /* The syntax of a CPU list alone ("0-3,7"; CPUs 0-8191). */
 int procattr_check_cpu_list(const char *cpus, const char *field, struct cell_err **err);
 
+/* "RLIMIT_NOFILE" for RLIMIT_NOFILE; "RLIMIT_?" for what has no name. */
+const char *procattr_rlimit_name(int res);
+
 /* prlimit() each entry, in order.  Apply them before the uid switch: the
  * kernel checks RLIMIT_NPROC against the new uid at execve. */
 int procattr_set_rlimits(pid_t pid, const struct oci_rlimit *rlimits, size_t n,

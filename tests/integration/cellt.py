@@ -247,9 +247,31 @@ class Fixture:
                 if r.rc != 0:
                     problems.append(f"network rm {name}: {r.err.strip()}")
         problems += self.h.leaks(self)
-        subprocess.run(["umount", "-R", "-l", self.tmp], capture_output=True)
+        unmount_under(self.tmp)
         shutil.rmtree(self.tmp, ignore_errors=True)
         return problems
+
+
+def mounts_under(path):
+    """Mount points at or below path, deepest first (mountinfo escapes
+    spaces and such as octal)."""
+    path = os.path.realpath(path)
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].encode().decode("unicode_escape")
+            if mp == path or mp.startswith(path + "/"):
+                found.append(mp)
+    return sorted(found, key=lambda m: m.count("/"), reverse=True)
+
+
+def unmount_under(path):
+    """Detach every mount at or below path. `umount -R` is not enough: it
+    refuses a path that is not itself a mount point, and a runtime's mounts
+    (a shim's rootfs) sit below plain directories; an rmtree through one
+    would delete the files it shows."""
+    for mp in mounts_under(path):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
 
 
 def pid_namespaces():

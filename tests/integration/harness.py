@@ -111,11 +111,8 @@ class Harness:
     def leaks(self, t):
         self.reap_zombies()
         problems = []
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                mp = line.split()[4]
-                if mp.startswith(t.tmp) or mp.startswith(t.root):
-                    problems.append(f"mount left: {mp}")
+        for mp in cellt.mounts_under(t.tmp):  # t.root is inside it
+            problems.append(f"mount left: {mp}")
         for cg in cellt.cgroups_named(set(t.ids)):
             problems.append(f"cgroup left: {cg}")
         # Parents a test's runtime made (/cell, containerd's /<namespace>,

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from cellt import Skip
+from cellt import Skip, unmount_under
 
 
 def tarball(t):
@@ -167,8 +167,7 @@ class Containerd:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-        subprocess.run(["umount", "-R", "-l", os.path.join(self.t.tmp, "containerd")],
-                       capture_output=True)
+        unmount_under(os.path.join(self.t.tmp, "containerd"))
         for p in self.made:
             try:
                 os.rmdir(p)
