@@ -31,6 +31,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * usage error naming what is missing or extra, and return 1. */
 int cli_expect_args(const char *cmd, int argc, char **argv, int first, int n, const char *what);
 
+/* The options of a listing verb (list, network ls): --format table|json and
+ * --quiet|-q, no positional argument.  Returns 0, or a usage error's 1. */
+struct cli_list_opts {
+	bool json;
+	bool quiet;
+};
+int cli_parse_list_opts(const char *cmd, int argc, char **argv, struct cli_list_opts *ret);
+
 /* "KILL", "SIGKILL", "kill", "9" -> 9; -1 when unknown. */
 int cli_parse_signal(const char *s);
 /* The library's view of the global options. */

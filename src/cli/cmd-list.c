@@ -59,25 +59,8 @@ static void drop_vm_root(const struct cli_ctx *ctx, struct container_info *c, si
 
 CLI_COMMAND(list)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ 0 },
-	};
-	const char *format = "table";
-	bool quiet = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
-		if (c == 'f')
-			format = optarg;
-		else if (c == 'q')
-			quiet = true;
-		else
-			return cli_usage_error("list", "unknown option \"%s\"", argv[optind - 1]);
-	}
-	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-		return cli_usage_error("list", "--format: \"%s\" is not table or json", format);
-	int r = cli_expect_args("list", argc, argv, optind, 0, "");
+	struct cli_list_opts o;
+	int r = cli_parse_list_opts("list", argc, argv, &o);
 	if (r)
 		return r;
 	struct container_ctx cctx;
@@ -94,12 +77,12 @@ CLI_COMMAND(list)
 		cli_fail(err); /* the containers still get listed */
 		err = NULL;
 	}
-	if (quiet) {
+	if (o.quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("%s\n", infos[i].id);
 		for (size_t i = 0; i < nv; i++)
 			printf("%s\n", vms[i].id);
-	} else if (strcmp(format, "json") == 0) {
+	} else if (o.json) {
 		print_json(infos, n, vms, nv);
 	} else {
 		print_table(infos, n, vms, nv);

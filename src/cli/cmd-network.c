@@ -121,25 +121,8 @@ static int print_table(struct net_store *s, struct net_network **v, size_t n,
 
 static int net_ls(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ 0 },
-	};
-	const char *format = "table";
-	bool quiet = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
-		if (c == 'f')
-			format = optarg;
-		else if (c == 'q')
-			quiet = true;
-		else
-			return cli_usage_error("network ls", "unknown option \"%s\"", argv[optind - 1]);
-	}
-	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-		return cli_usage_error("network ls", "--format: \"%s\" is not table or json", format);
-	int r = cli_expect_args("network ls", argc, argv, optind, 0, "");
+	struct cli_list_opts lo;
+	int r = cli_parse_list_opts("network ls", argc, argv, &lo);
 	if (r)
 		return r;
 	struct cell_err *err = NULL;
@@ -149,10 +132,10 @@ static int net_ls(struct cli_ctx *ctx, int argc, char **argv)
 	if (net_store_open(ctx->root, &s, &err) < 0)
 		return cli_fail(err);
 	r = net_store_list(&s, &v, &n, &err);
-	if (r == 0 && quiet) {
+	if (r == 0 && lo.quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("%s\n", v[i]->name);
-	} else if (r == 0 && strcmp(format, "json") == 0) {
+	} else if (r == 0 && lo.json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < n && r == 0; i++) {
 			json_object *o = describe(&s, v[i], &err);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,4 +103,31 @@ int cli_wait_forwarding(int pid, int pidfd)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
+}
+
+int cli_parse_list_opts(const char *cmd, int argc, char **argv, struct cli_list_opts *ret)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ 0 },
+	};
+	const char *format = "table";
+	struct cli_list_opts o = { 0 };
+	int c;
+	while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
+		if (c == 'f')
+			format = optarg;
+		else if (c == 'q')
+			o.quiet = true;
+		else
+			return cli_usage_error(cmd, "unknown option \"%s\"", argv[optind - 1]);
+	}
+	o.json = strcmp(format, "json") == 0;
+	if (!o.json && strcmp(format, "table") != 0)
+		return cli_usage_error(cmd, "--format: \"%s\" is not table or json", format);
+	int r = cli_expect_args(cmd, argc, argv, optind, 0, "");
+	if (r == 0)
+		*ret = o;
+	return r;
 }
