@@ -5,8 +5,10 @@
  * per syscall).  Results (raw return values) and the memory the syscalls
  * wrote into the scratch page are read back in one go.
  *
- * Scratch page layout: the loop at offset 0, the table at CK_BATCH_TABLE,
- * room for the syscalls' own data (ck_batch_data) after it. */
+ * Scratch area layout, from the address given to ck_batch_init (a dump's
+ * scratch page; CK_SCRATCH_BATCH bytes into a restore's): the loop at
+ * offset 0, the table at CK_BATCH_TABLE, room for the syscalls' own data
+ * (ck_batch_data) after it, up to CK_BATCH_END. */
 #ifndef CELL_CKPT_BATCH_H
 #define CELL_CKPT_BATCH_H
 

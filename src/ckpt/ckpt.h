@@ -46,6 +46,10 @@ struct ckpt_stats {
 	 * (counted in total_ns, not in frozen_ns). */
 	uint64_t precopy_pages;
 	uint64_t precopy_ns;
+	/* Restore: pages (of pages_written) put into mappings without
+	 * PROT_WRITE by making them writable meanwhile, as forced writes to
+	 * /proc/PID/mem were refused (see CELL_CKPT_NO_FORCE below). */
+	uint64_t pages_unprotected;
 };
 
 struct ckpt_dump_opts {
@@ -168,6 +172,15 @@ struct ckpt_restore_opts {
 	size_t n_external;
 };
 
+/* Pages of private mappings without PROT_WRITE (relro, patched text, data
+ * made read-only or PROT_NONE) are written through /proc/PID/mem, which
+ * writes past the protection (FOLL_FORCE) and leaves the mapping as it
+ * was.  A kernel that refuses that (CONFIG_PROC_MEM_NO_FORCE) gets the
+ * other way: each such mapping is made writable while its pages go in
+ * (injected mprotect), then protected again; it ends up charged as commit,
+ * as it was in the process dumped.  The environment variable
+ * CELL_CKPT_NO_FORCE=1 in the restorer makes the forced writes fail as
+ * that kernel does (fault injection for tests and benchmarks). */
 int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats,
 		 struct cell_err **err);
 

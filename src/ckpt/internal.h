@@ -186,6 +186,9 @@ int ck_dump_shmem(struct ck_dump *d, int fd, const struct stat *st, const char *
 /* ---- restore ---------------------------------------------------------- */
 
 #define CK_SCRATCH_SIZE (64 * 1024)
+/* The scratch page starts with `syscall; int3` (ck_rsys); a batch loop
+ * (batch.h) goes at this offset, its table and data after it. */
+#define CK_SCRATCH_BATCH 64
 #define CK_SHM_VIA_FILE (-2)
 
 struct ck_rthread {
@@ -202,6 +205,15 @@ struct ck_rtask {
 	int *shm_fd;  /* per image shmem index: its memfd in this task, or -1 */
 	int max_fd;   /* highest fd number of the image for this task */
 	int next_tmp;
+	bool batch_code; /* the batch loop is in its scratch page */
+	bool ro_open;	 /* its CK_RO_FILL mappings are writable for their pages */
+};
+
+/* Per VMA of an image process, for the pages of mappings without
+ * PROT_WRITE (restore-pages.c). */
+enum {
+	CK_RO_FILL = 1 << 0, /* private, without PROT_WRITE, and pages.img has pages for it */
+	CK_RO_OPEN = 1 << 1, /* made writable for them; its protection is due back */
 };
 
 struct ck_restore {
@@ -224,6 +236,18 @@ struct ck_restore {
 	ssize_t *shm_home;
 	int *shm_lfd;
 	struct ck_nft *nft; /* nftables helper in pid 1's network namespace */
+	/* Pages of mappings without PROT_WRITE: CK_RO_* per VMA, per image
+	 * process (parallel to img->procs; NULL for a process without any).
+	 * They go through a forced write to /proc/PID/mem until one is
+	 * refused (force_refused, force_errno); from then on their mappings
+	 * are made writable meanwhile.  sim_no_force: CELL_CKPT_NO_FORCE
+	 * (ckpt.h), read once by ckpt_restore(): forced writes are refused as
+	 * by a kernel built with CONFIG_PROC_MEM_NO_FORCE. */
+	uint8_t **ro;
+	bool sim_no_force;
+	bool force_refused;
+	int force_errno;
+	uint64_t ro_pages, ro_ns; /* their count, and the time spent on them (for the log) */
 };
 
 /* Inject into the task's main thread / a given thread. */
@@ -243,7 +267,9 @@ int ck_rtask_getfd(struct ck_rtask *t, int fd, int *ret, struct cell_err **err);
 void ck_restore_stash(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int fd);
 
 int ck_restore_tree(struct ck_restore *r, struct cell_err **err);
+/* Also marks the VMAs that get pages and lack PROT_WRITE (r->ro). */
 int ck_pages_precheck(struct ck_restore *r, struct cell_err **err);
+void ck_pages_free(struct ck_restore *r);
 /* The memfd standing for shared memory object id, in task t. */
 int ck_shmem_fd(struct ck_restore *r, struct ck_rtask *t, uint32_t id, int *ret,
 		struct cell_err **err);

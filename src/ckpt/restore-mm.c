@@ -115,7 +115,8 @@ static int map_one(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma
 	/* Its own protection from the start: made writable for the pages to
 	 * go in, a private mapping would be charged as commit (a 64 GiB
 	 * PROT_NONE reservation would be refused).  The pages of those
-	 * without PROT_WRITE go in through /proc/PID/mem (restore-pages.c). */
+	 * without PROT_WRITE go in by a forced write, or with the mapping
+	 * writable just meanwhile (restore-pages.c, write_ro()). */
 	uint32_t prot = v->prot;
 	uint32_t flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
 	if (v->flags & CK_VMA_GROWSDOWN)

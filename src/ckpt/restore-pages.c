@@ -2,8 +2,15 @@
  * (record framing, and that every record lands inside a private mapping of
  * its task or inside its shared memory object), so a bad image fails before
  * any process is touched; then it is streamed into the processes with
- * process_vm_writev, one call per record of up to 16 MiB (through
- * /proc/PID/mem for mappings without PROT_WRITE: write_forced()). */
+ * process_vm_writev, one call per record of up to 16 MiB.
+ *
+ * Mappings without PROT_WRITE keep their own protection from the start
+ * (restore-mm.c); their pages (relro, text a debugger patched, data made
+ * read-only or PROT_NONE) go in by a forced write to /proc/PID/mem, or,
+ * where the kernel refuses those (CONFIG_PROC_MEM_NO_FORCE), by making the
+ * mapping writable meanwhile: write_ro().  Shared mappings never get page
+ * records: their pages are the file's, or the shared memory object's,
+ * filled through the restorer's own fd of it (write_shmem_pages). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ckpt/batch.h"
 #include "ckpt/files/files.h"
 #include "ckpt/internal.h"
 #include "ckpt/parent.h"
@@ -59,9 +67,22 @@ static int decode_head(const uint8_t *p, size_t have, uint32_t len, const struct
 	return cell_err(err, EINVAL, "record %llu: no data field", (unsigned long long)at->index);
 }
 
-static int check_target(const struct ck_image *img, const struct ck_parent_index *parent,
-			const struct img_rec *rec, const struct ck_pages *pg, struct cell_err **err)
+/* Pages for v, a VMA of image process p without PROT_WRITE. */
+static void mark_ro(struct ck_restore *r, const struct ck_proc *p, const struct ck_vma *v)
 {
+	size_t pi = (size_t)(p - r->img->procs);
+	if (!r->ro)
+		r->ro = xcalloc(r->img->nprocs ? r->img->nprocs : 1, sizeof(*r->ro));
+	if (!r->ro[pi])
+		r->ro[pi] = xcalloc(p->nvmas, 1);
+	r->ro[pi][v - p->vmas] |= CK_RO_FILL;
+}
+
+static int check_target(struct ck_restore *r, const struct img_rec *rec, const struct ck_pages *pg,
+			struct cell_err **err)
+{
+	const struct ck_image *img = r->img;
+	const struct ck_parent_index *parent = r->parent;
 	uint64_t bytes = (uint64_t)pg->npages * IMG_PAGE_SIZE;
 	if (pg->npages == 0 || pg->npages > IMG_PAGES_MAX ||
 	    (!(pg->flags & CK_PAGES_IN_PARENT) && pg->len != bytes) ||
@@ -89,7 +110,17 @@ static int check_target(const struct ck_image *img, const struct ck_parent_index
 		return cell_err(err, EINVAL, "record %llu: %u pages at %#llx outside the private "
 				"mappings of task %u", (unsigned long long)rec->index, pg->npages,
 				(unsigned long long)pg->addr, pg->pid);
+	if (!(v->prot & PROT_WRITE))
+		mark_ro(r, p, v);
 	return 0;
+}
+
+void ck_pages_free(struct ck_restore *r)
+{
+	for (size_t i = 0; r->ro && i < r->img->nprocs; i++)
+		free(r->ro[i]);
+	free(r->ro);
+	r->ro = NULL;
 }
 
 int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
@@ -130,7 +161,7 @@ int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
 		size_t have = (size_t)n - IMG_REC_HEADER_SIZE;
 		k = decode_head(h + IMG_REC_HEADER_SIZE, have, rec.len, &rec, &pg, &doff, err);
 		if (k == 0)
-			k = check_target(r->img, r->parent, &rec, &pg, err);
+			k = check_target(r, &rec, &pg, err);
 		if (k < 0)
 			return cell_err_wrap(err, "pages.img");
 		off += IMG_REC_HEADER_SIZE + (uint64_t)rec.len;
@@ -138,13 +169,20 @@ int ck_pages_precheck(struct ck_restore *r, struct cell_err **err)
 	}
 }
 
-/* Pages of a mapping without PROT_WRITE: it is mapped with its own
- * protection (restore-mm.c), so that a reservation (PROT_NONE, a JVM's
- * heap) is not charged as commit it never had.  /proc/PID/mem writes past
- * the protection (FOLL_FORCE: a private mapping's page is copied on
- * write), as a debugger's breakpoints do; process_vm_writev does not. */
-static ssize_t write_forced(pid_t pid, const void *data, size_t len, uint64_t addr)
+/* A forced write: /proc/PID/mem writes past the protection (FOLL_FORCE; a
+ * private mapping's page is copied on write), as a debugger's breakpoints
+ * do, and the mapping stays as it is.  Kernels built with
+ * CONFIG_PROC_MEM_NO_FORCE refuse it (EIO), as do those with
+ * CONFIG_PROC_MEM_FORCE_PTRACE unless the writer is the tracer (we are:
+ * the thread that seized the tree writes).  With CELL_CKPT_NO_FORCE it is
+ * refused the same way here, so that the other path can be tested. */
+static ssize_t write_forced(const struct ck_restore *r, pid_t pid, const void *data, size_t len,
+			    uint64_t addr)
 {
+	if (r->sim_no_force) {
+		errno = EIO;
+		return -1;
+	}
 	char path[32];
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -160,11 +198,132 @@ static ssize_t write_forced(pid_t pid, const void *data, size_t len, uint64_t ad
 	return (ssize_t)done;
 }
 
+static const char *prot_str(uint32_t prot, char buf[4])
+{
+	buf[0] = prot & PROT_READ ? 'r' : '-';
+	buf[1] = prot & PROT_WRITE ? 'w' : '-';
+	buf[2] = prot & PROT_EXEC ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}
+
+/* Why the mappings had to be made writable, for messages. */
+static const char *why_unforced(const struct ck_restore *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "a forced write to /proc/PID/mem was refused (%s%s)",
+		 strerror(r->force_errno), r->sim_no_force ? ", CELL_CKPT_NO_FORCE" : "");
+	return buf;
+}
+
+static int protect_failed(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma *v,
+			  bool open, int64_t ret, struct cell_err **err)
+{
+	char p[4], why[160];
+	if (open)
+		return cell_err(err, (int)-ret, "process %u (pid %d): %s, and making %#llx-%#llx "
+				"(%s) writable for its pages failed: mprotect", t->p->task.pid,
+				t->pid, why_unforced(r, why, sizeof(why)),
+				(unsigned long long)v->start, (unsigned long long)v->end,
+				prot_str(v->prot, p));
+	return cell_err(err, (int)-ret, "process %u (pid %d): protect %#llx-%#llx back to %s "
+			"after its pages: mprotect", t->p->task.pid, t->pid,
+			(unsigned long long)v->start, (unsigned long long)v->end,
+			prot_str(v->prot, p));
+}
+
+/* Make every VMA of t that gets pages and lacks PROT_WRITE writable (open),
+ * or give the opened ones their protection back, in batches of injected
+ * mprotect calls (one ptrace round trip per batch).  The whole VMA, not
+ * only the pages written: the written part of a private mapping stays
+ * charged as commit (VM_ACCOUNT) once it has been writable, and a VMA
+ * charged in part is split in two or three for good (mm/mprotect.c,
+ * mprotect_fixup()).  Charged in whole, it is one VMA again, as it was in
+ * the process dumped, where such pages were written while the mapping was
+ * writable (a reservation with no pages is never touched). */
+static int ro_protect(struct ck_restore *r, struct ck_rtask *t, bool open, struct cell_err **err)
+{
+	uint8_t *ro = r->ro ? r->ro[t - r->tasks] : NULL;
+	if (!ro || t->ro_open == open)
+		return 0;
+	int k = 0;
+	if (!t->batch_code)
+		k = ck_mem_write(t->pid, r->scratch + CK_SCRATCH_BATCH, ck_batch_code,
+				 sizeof(ck_batch_code), err);
+	if (k < 0)
+		return cell_err_wrap(err, "process %u: the batch loop", t->p->task.pid);
+	t->batch_code = true;
+	_cleanup_free_ struct ck_batch *b = xmalloc(sizeof(*b));
+	_cleanup_free_ size_t *idx = xcalloc(CK_BATCH_MAX, sizeof(*idx));
+	for (size_t i = 0; i < t->p->nvmas;) {
+		ck_batch_init(b, r->scratch + CK_SCRATCH_BATCH);
+		size_t n = 0;
+		for (; i < t->p->nvmas && n < CK_BATCH_MAX; i++) {
+			const struct ck_vma *v = &t->p->vmas[i];
+			if (!(ro[i] & CK_RO_FILL) || !!(ro[i] & CK_RO_OPEN) == open)
+				continue;
+			uint32_t prot = open ? v->prot | PROT_READ | PROT_WRITE : v->prot;
+			ck_batch_add(b, "mprotect", SYS_mprotect, v->start, v->end - v->start, prot,
+				     0, 0, 0);
+			idx[n++] = i;
+		}
+		if (n == 0)
+			break;
+		k = ck_batch_run(b, &t->threads[0].thr, t->pid, NULL, 0, err);
+		if (k < 0)
+			return cell_err_wrap(err, "process %u: mprotect", t->p->task.pid);
+		for (size_t j = 0; j < n; j++)
+			if (ck_batch_ret(b, j) == 0)
+				ro[idx[j]] ^= CK_RO_OPEN;
+		for (size_t j = 0; j < n; j++)
+			if (ck_batch_ret(b, j) != 0)
+				return protect_failed(r, t, &t->p->vmas[idx[j]], open,
+						      ck_batch_ret(b, j), err);
+	}
+	t->ro_open = open;
+	return 0;
+}
+
+/* Pages for v, a mapping of t without PROT_WRITE. */
+static int write_ro(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma *v,
+		    const void *data, size_t len, uint64_t addr, struct cell_err **err)
+{
+	if (!r->force_refused) {
+		ssize_t n = write_forced(r, t->pid, data, len, addr);
+		if (n == (ssize_t)len)
+			return 0;
+		r->force_refused = true;
+		r->force_errno = n < 0 ? errno : EIO;
+		char why[160];
+		ck_logf(&r->log, "process %u: %#llx-%#llx: %s; mappings without PROT_WRITE are "
+			"made writable for their pages instead", t->p->task.pid,
+			(unsigned long long)addr, (unsigned long long)(addr + len),
+			why_unforced(r, why, sizeof(why)));
+	}
+	int k = ro_protect(r, t, true, err);
+	if (k < 0)
+		return k;
+	struct iovec l = { (void *)data, len };
+	struct iovec rv = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_writev(t->pid, &l, 1, &rv, 1, 0);
+	if (n != (ssize_t)len) {
+		char p[4];
+		return cell_err(err, n < 0 ? errno : EIO, "process %u (pid %d): write %zu pages "
+				"at %#llx-%#llx of the mapping %#llx-%#llx (%s, made writable "
+				"for them)", t->p->task.pid, t->pid, len / IMG_PAGE_SIZE,
+				(unsigned long long)addr, (unsigned long long)(addr + len),
+				(unsigned long long)v->start, (unsigned long long)v->end,
+				prot_str(v->prot, p));
+	}
+	r->stats->pages_unprotected += len / IMG_PAGE_SIZE;
+	return 0;
+}
+
 static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
 			    struct cell_err **err)
 {
 	for (size_t i = 0; i < r->ntasks; i++) {
-		if (r->tasks[i].p->task.pid != pg->pid)
+		struct ck_rtask *t = &r->tasks[i];
+		if (t->p->task.pid != pg->pid)
 			continue;
 		size_t len = (size_t)pg->npages * IMG_PAGE_SIZE;
 		const void *data = pg->data;
@@ -177,14 +336,29 @@ static int write_task_pages(struct ck_restore *r, const struct ck_pages *pg,
 			data = r->buf;
 			r->stats->pages_skipped += pg->npages;
 		}
+		/* The precheck found it inside one private mapping. */
+		const struct ck_vma *v = vma_of(t->p, pg->addr, len);
+		if (!v)
+			return cell_err(err, EINVAL, "process %u: pages at %#llx outside its "
+					"mappings", pg->pid, (unsigned long long)pg->addr);
+		if (!(v->prot & PROT_WRITE)) {
+			uint64_t t0 = cell_now_ns();
+			int k = write_ro(r, t, v, data, len, pg->addr, err);
+			if (k < 0)
+				return k;
+			r->ro_ns += cell_now_ns() - t0;
+			r->ro_pages += pg->npages;
+			r->stats->pages_written += pg->npages;
+			return 0;
+		}
 		struct iovec l = { (void *)data, len };
 		struct iovec rv = { (void *)(uintptr_t)pg->addr, len };
-		ssize_t n = process_vm_writev(r->tasks[i].pid, &l, 1, &rv, 1, 0);
+		ssize_t n = process_vm_writev(t->pid, &l, 1, &rv, 1, 0);
 		if (n != (ssize_t)len)
-			n = write_forced(r->tasks[i].pid, data, len, pg->addr);
-		if (n != (ssize_t)len)
-			return cell_err(err, n < 0 ? errno : EIO, "write %u pages at %#llx into %u",
-					pg->npages, (unsigned long long)pg->addr, pg->pid);
+			return cell_err(err, n < 0 ? errno : EIO, "process %u (pid %d): write %u "
+					"pages at %#llx-%#llx", pg->pid, t->pid, pg->npages,
+					(unsigned long long)pg->addr,
+					(unsigned long long)(pg->addr + len));
 		r->stats->pages_written += pg->npages;
 		return 0;
 	}
@@ -220,6 +394,15 @@ int ck_restore_pages(struct ck_restore *r, struct cell_err **err)
 			k = rec.type == CK_REC_PAGES ? write_task_pages(r, &pg, err)
 						     : write_shmem_pages(r, &pg, err);
 	}
+	/* The mappings made writable for their pages get their protection back. */
+	uint64_t t0 = cell_now_ns();
+	for (size_t i = 0; k == 0 && i < r->ntasks; i++)
+		k = ro_protect(r, &r->tasks[i], false, err);
+	r->ro_ns += cell_now_ns() - t0;
+	if (k == 0 && r->ro_pages)
+		ck_logf(&r->log, "%llu pages of mappings without PROT_WRITE in %llu us (%s)",
+			(unsigned long long)r->ro_pages, (unsigned long long)(r->ro_ns / 1000),
+			r->force_refused ? "made writable meanwhile" : "forced writes");
 	/* Seals last: a write seal would stop the filling. */
 	for (size_t i = 0; r->shm_lfd && i < r->img->nshmems; i++) {
 		uint32_t seals = r->img->shmems[i].seals;

@@ -203,6 +203,9 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 {
 	struct ckpt_stats stats = { 0 };
 	struct ck_restore r = { .o = o, .stats = &stats, .dirfd = -1 };
+	/* The only place the knob is read (ckpt.h). */
+	const char *nf = getenv("CELL_CKPT_NO_FORCE");
+	r.sim_no_force = nf && *nf && strcmp(nf, "0") != 0;
 	uint64_t t0 = cell_now_ns();
 	int k = ck_log_open(&r.log, o->work_dir, "restore.log", err);
 	if (k < 0)
@@ -224,6 +227,7 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 	if (k < 0) {
 		/* Nothing touched yet: pid 1 is told and left to exit. */
 		tell_child(o->sync_fd, (*err)->msg);
+		ck_pages_free(&r);
 		ck_image_free(r.img);
 		ck_parent_free(r.parent);
 		ck_log_close(&r.log);
@@ -255,6 +259,7 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 		(unsigned long long)(stats.total_ns / 1000));
 	ck_nft_stop(r.nft); /* a restore that failed between lock and unlock */
 	free_tasks(&r);
+	ck_pages_free(&r);
 	ck_image_free(r.img);
 	ck_parent_free(r.parent);
 	free(r.buf);

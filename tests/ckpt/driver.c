@@ -8,7 +8,13 @@
  *   leave-running: checkpoint with leave_running, SIGTERM, read the verdict;
  *   pre-dump:      two pre-dumps while it runs (the second incremental),
  *                  then a dump with the second as parent (which must store
- *                  fewer pages than a full one), and as restore.
+ *                  fewer pages than a full one), and as restore;
+ *   restore-noforce: as restore, with forced writes to /proc/PID/mem
+ *                  refused (CELL_CKPT_NO_FORCE=1, as on a kernel built with
+ *                  CONFIG_PROC_MEM_NO_FORCE): the pages of mappings without
+ *                  PROT_WRITE must go in with the mapping made writable
+ *                  meanwhile, and some must (every program here is static,
+ *                  with relro pages written by its start-up code).
  *
  * Programs listed in `peers` also get a TCP peer outside the tree (peer.h)
  * that streams through their echo server the whole time.
@@ -255,7 +261,9 @@ static bool refused(struct run *r, const struct ckpt_restore_opts *base, const c
 	return ok;
 }
 
-static void do_restore(struct run *r)
+enum mode { RESTORE, LEAVE_RUNNING, PREDUMP, RESTORE_NOFORCE };
+
+static void do_restore(struct run *r, enum mode mode)
 {
 	struct ckpt_restore_opts no = { .image_dir = r->img, .work_dir = r->work,
 					.tcp_established = !r->peer_port };
@@ -281,11 +289,22 @@ static void do_restore(struct run *r)
 				       .external = r->console ? &ext : NULL, .n_external = r->console };
 	struct cell_err *err = NULL;
 	struct ckpt_stats st;
+	if (mode == RESTORE_NOFORCE)
+		setenv("CELL_CKPT_NO_FORCE", "1", 1);
 	int k = ckpt_restore(&o, &st, &err);
+	unsetenv("CELL_CKPT_NO_FORCE");
 	close(sv[0]);
 	if (k < 0) {
 		snprintf(r->why, sizeof(r->why), "restore: %s", err->msg);
 		cell_err_free(err);
+		int status;
+		wait_for(pid, 10, &status);
+		return;
+	}
+	if (mode == RESTORE_NOFORCE && st.pages_unprotected == 0) {
+		snprintf(r->why, sizeof(r->why), "no page written with its mapping made writable "
+			 "meanwhile");
+		kill(pid, SIGKILL);
 		int status;
 		wait_for(pid, 10, &status);
 		return;
@@ -297,8 +316,6 @@ static void do_restore(struct run *r)
 	}
 	finish_prog(r, pid, "after restore");
 }
-
-enum mode { RESTORE, LEAVE_RUNNING, PREDUMP };
 
 static int predumps(struct run *r, pid_t pid)
 {
@@ -400,7 +417,7 @@ static void run_one(struct run *r, enum mode mode)
 		snprintf(r->why, sizeof(r->why), "the checkpointed tree was not killed");
 		return;
 	}
-	do_restore(r);
+	do_restore(r, mode);
 }
 
 static void rm_rf(const char *path)
@@ -435,7 +452,8 @@ static int one(const char *name, enum mode mode)
 		close(r.netfd);
 	if (r.master >= 0)
 		close(r.master);
-	static const char *const modes[] = { "restore", "leave-running", "pre-dump" };
+	static const char *const modes[] = { "restore", "leave-running", "pre-dump",
+					     "restore-noforce" };
 	if (r.why[0]) {
 		printf("FAIL zdtm/%s/%s: %s (logs in %s)\n", name, modes[mode], r.why, r.work);
 		return 1;
@@ -472,6 +490,7 @@ int main(int argc, char **argv)
 		failed += one(names[i], RESTORE);
 		failed += one(names[i], LEAVE_RUNNING);
 		failed += one(names[i], PREDUMP);
+		failed += one(names[i], RESTORE_NOFORCE);
 	}
 	cell_strv_free(names);
 	/* Leak check: every lock belongs in a namespace of ours, gone by now. */
