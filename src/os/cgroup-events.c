@@ -89,8 +89,8 @@ static int v2_register(struct cgroup_oom_watch *w, struct cell_err **err)
 int cgroup_oom_watch_open(struct cgroup *cg, struct cgroup_oom_watch **ret,
 			  struct cell_err **err)
 {
-	const char *dir;
-	bool v2;
+	const char *dir = NULL;
+	bool v2 = false;
 	int r = memory_dir(cg, &v2, &dir, err);
 	if (r < 0)
 		return r;
@@ -162,8 +162,8 @@ void cgroup_oom_watch_freep(struct cgroup_oom_watch **w)
 
 int cgroup_oom_kills(struct cgroup *cg, uint64_t *ret, struct cell_err **err)
 {
-	const char *dir;
-	bool v2;
+	const char *dir = NULL;
+	bool v2 = false;
 	int r = memory_dir(cg, &v2, &dir, err);
 	if (r < 0)
 		return r;
