@@ -48,7 +48,9 @@ struct ckpt_stats {
 	uint64_t precopy_ns;
 	/* Restore: pages (of pages_written) put into mappings without
 	 * PROT_WRITE by making them writable meanwhile, as forced writes to
-	 * /proc/PID/mem were refused (see CELL_CKPT_NO_FORCE below). */
+	 * /proc/PID/mem were refused (see CELL_CKPT_NO_FORCE below).  Dump:
+	 * pages (of pages_written) read from mappings without PROT_READ by
+	 * making them readable meanwhile, as forced reads were refused. */
 	uint64_t pages_unprotected;
 };
 
@@ -102,7 +104,21 @@ struct ckpt_dump_opts {
 int ckpt_net_lock(const char *image_dir, int netns_fd, struct cell_err **err);
 int ckpt_net_unlock(const char *image_dir, int netns_fd, struct cell_err **err);
 
-/* Dump the tree.  On failure nothing of the image is valid and the tree is
+/* Pages of private mappings without PROT_READ (data made PROT_NONE, -w-,
+ * --x) are read through /proc/PID/mem, which reads past the protection
+ * (FOLL_FORCE).  A kernel that refuses that (CONFIG_PROC_MEM_NO_FORCE)
+ * gets the other way: with the tree stopped, each such mapping with pages
+ * to dump is given PROT_READ meanwhile (injected mprotect, the whole
+ * mapping: nothing is split or charged), read with process_vm_readv, and
+ * protected again before the tree runs or is killed, whatever happens;
+ * the image and a tree left running see the protection it had.  While the
+ * tree runs (pre_dump's copy, the precopy round of parent_dir) such pages
+ * are not read: the stopped dump takes them.  The environment variable
+ * CELL_CKPT_NO_FORCE=1 in the caller makes forced reads fail as that
+ * kernel does (fault injection for tests and benchmarks), as it makes
+ * ckpt_restore()'s forced writes fail.
+ *
+ * Dump the tree.  On failure nothing of the image is valid and the tree is
  * left running as it was (detached), unless it died under us.  -EAGAIN:
  * the tree was caught in a state that usually passes at once and is not
  * supported (a process exiting as it was stopped, a zombie its parent has

@@ -7,7 +7,14 @@
  * parent image, the tree stopped, one scan finds what the parent must not
  * give (written, or discarded since: scan_frozen) and only that is looked
  * at closely; in the live precopy round, the written pages are found with
- * the scan's cheapest path (scan_tracked). */
+ * the scan's cheapest path (scan_tracked).
+ *
+ * Pages of private mappings without PROT_READ are read after the others
+ * of their task by a forced read of /proc/PID/mem or, once one is refused
+ * (CONFIG_PROC_MEM_NO_FORCE), with the mappings made readable meanwhile
+ * (dump-unprot.c), which needs the task stopped: while the tree runs they
+ * are left to the stopped dump (see emit), and a range that could not be
+ * read then is marked written again in its tracker (mark_written). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #include "base/util.h"
 #include "ckpt/dump-mem.h"
@@ -35,6 +43,7 @@ struct batch {
 	pid_t pid;
 	uint32_t vpid;
 	int memfd; /* /proc/PID/mem, for mappings without PROT_READ */
+	int uffd;  /* the task's tracker (our copy), -1 if none: see mark_written */
 	uint8_t *buf; /* the writer's buffer being filled */
 	size_t used;
 	struct iovec remote[BATCH_IOV];
@@ -44,25 +53,60 @@ struct batch {
 	bool tolerant; /* the tree runs: a range may vanish under us; skip it */
 };
 
-/* The tree runs (pre-dump): some range was unmapped meanwhile.  Read the
- * ranges one by one and drop those that fail; the next dump sees them as
- * they are then. */
-static void retry_each(struct batch *b)
+/* A forced read: /proc/PID/mem reads past the protection (FOLL_FORCE), as
+ * a debugger does.  Kernels built with CONFIG_PROC_MEM_NO_FORCE refuse it
+ * (EIO), as do those with CONFIG_PROC_MEM_FORCE_PTRACE unless the reader
+ * is the tracer (we are).  With CELL_CKPT_NO_FORCE it is refused the same
+ * way here, so that the other path can be tested. */
+static ssize_t read_forced(const struct batch *b, void *buf, size_t len, uint64_t addr)
+{
+	if (b->d->sim_no_force) {
+		errno = EIO;
+		return -1;
+	}
+	return pread(b->memfd, buf, len, (off_t)addr);
+}
+
+/* The tree runs and [addr, addr + len) could not be read: unmapped, or
+ * made unreadable meanwhile with forced reads refused.  If its pages were
+ * write-protected as clean (a pre-dump's arming, the precopy round's
+ * scan), the next dump would take them from a parent that never got
+ * them: mark them written again.  ENOENT: nothing tracked there (gone, or
+ * a mapping made since, which the next dump copies whole). */
+static int mark_written(const struct batch *b, uint64_t addr, uint64_t len, struct cell_err **err)
+{
+	struct uffdio_writeprotect wp = { .range = { addr, len }, .mode = 0 };
+	if (b->uffd < 0 || ioctl(b->uffd, UFFDIO_WRITEPROTECT, &wp) == 0 || errno == ENOENT ||
+	    errno == EINVAL)
+		return 0;
+	return cell_err_sys(err, "process %d: mark %#llx-%#llx written again after it could not "
+			    "be read", b->pid, (unsigned long long)addr,
+			    (unsigned long long)(addr + len));
+}
+
+/* The tree runs: some range was unmapped (or made unreadable) meanwhile.
+ * Read the ranges one by one and drop those that fail; the next dump sees
+ * them as they are then. */
+static int retry_each(struct batch *b, struct cell_err **err)
 {
 	size_t off = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct iovec local = { b->buf + off, b->remote[i].iov_len };
 		ssize_t k = process_vm_readv(b->pid, &local, 1, &b->remote[i], 1, 0);
-		/* Made unreadable meanwhile (mprotect) but still there: its
-		 * pages were write-protected as clean, so they must be
-		 * stored.  /proc/PID/mem reads past the protection. */
+		/* Made unreadable meanwhile (mprotect) but still there. */
 		if (k != (ssize_t)local.iov_len)
-			k = pread(b->memfd, local.iov_base, local.iov_len,
-				  (off_t)(uintptr_t)b->remote[i].iov_base);
+			k = read_forced(b, local.iov_base, local.iov_len,
+					(uint64_t)(uintptr_t)b->remote[i].iov_base);
 		off += b->lens[i];
-		if (k != (ssize_t)local.iov_len)
-			b->remote[i].iov_len = 0;
+		if (k == (ssize_t)local.iov_len)
+			continue;
+		int r = mark_written(b, (uint64_t)(uintptr_t)b->remote[i].iov_base,
+				     b->remote[i].iov_len, err);
+		if (r < 0)
+			return r;
+		b->remote[i].iov_len = 0;
 	}
+	return 0;
 }
 
 static int batch_read(struct batch *b, struct cell_err **err)
@@ -70,13 +114,18 @@ static int batch_read(struct batch *b, struct cell_err **err)
 	if (b->forced) {
 		size_t off = 0;
 		for (size_t i = 0; i < b->n; i++) {
-			ssize_t k = pread(b->memfd, b->buf + off, b->remote[i].iov_len,
-					  (off_t)(uintptr_t)b->remote[i].iov_base);
-			if (k != (ssize_t)b->remote[i].iov_len && b->tolerant)
+			uint64_t at = (uint64_t)(uintptr_t)b->remote[i].iov_base;
+			ssize_t k = read_forced(b, b->buf + off, b->remote[i].iov_len, at);
+			if (k != (ssize_t)b->remote[i].iov_len && b->tolerant) {
+				int r = mark_written(b, at, b->remote[i].iov_len, err);
+				if (r < 0)
+					return r;
 				b->remote[i].iov_len = 0;
-			else if (k != (ssize_t)b->remote[i].iov_len)
-				return cell_err(err, k < 0 ? errno : EIO, "read memory of %d at %p",
-						b->pid, b->remote[i].iov_base);
+			} else if (k != (ssize_t)b->remote[i].iov_len) {
+				return cell_err(err, k < 0 ? errno : EIO, "read %zu bytes of memory "
+						"of %d at %#llx without PROT_READ (forced)",
+						b->remote[i].iov_len, b->pid, (unsigned long long)at);
+			}
 			off += b->lens[i];
 		}
 		return 0;
@@ -87,7 +136,7 @@ static int batch_read(struct batch *b, struct cell_err **err)
 		return cell_err(err, k < 0 ? errno : EIO, "read %zu bytes of memory of %d (got %zd)",
 				b->used, b->pid, k);
 	if (k != (ssize_t)b->used)
-		retry_each(b);
+		return retry_each(b, err);
 	return 0;
 }
 
@@ -115,7 +164,7 @@ static int batch_flush(struct batch *b, struct cell_err **err)
 }
 
 /* Queue [addr, addr + npages) for copying, in record-sized pieces. */
-static int ck_batch_add(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
+static int queue(struct batch *b, uint64_t addr, uint64_t npages, bool forced,
 		 struct cell_err **err)
 {
 	while (npages > 0) {
@@ -170,12 +219,18 @@ static void plan_add(struct ck_dtask *t, uint64_t addr, uint64_t npages, bool fo
 	t->plan[t->nplan++] = (struct ck_run){ addr, npages, forced };
 }
 
+struct runs {
+	struct ck_run *v;
+	size_t n;
+};
+
 struct emit {
 	struct ck_dump *d;
 	struct ck_dtask *t;
 	struct batch *b;
 	bool plan_only;
 	bool rewp; /* write-protect the written pages as they are found (live pass) */
+	struct runs *unread; /* stopped tree: runs without PROT_READ, read last */
 };
 
 /* Pages [start, end) hold state.  Those not written since the parent image
@@ -200,11 +255,24 @@ static int emit(const struct emit *e, uint64_t start, uint64_t end, bool written
 		 * zeros, as a fresh mapping does. */
 		return 0;
 	}
+	/* No PROT_READ, tree stopped: read once the rest is (read_unreadable).
+	 * A pre-dump does not plan them: its copy runs with the tree running,
+	 * where they could only be forced; the next dump takes them, as their
+	 * mapping is not armed (predump.c). */
+	if (forced && e->plan_only)
+		return 0;
+	if (forced && !e->d->live) {
+		struct runs *u = e->unread;
+		if ((u->n & (u->n - 1)) == 0) /* grow to the next power of two */
+			u->v = xrealloc(u->v, (u->n ? 2 * u->n : 1) * sizeof(*u->v));
+		u->v[u->n++] = (struct ck_run){ start, len / IMG_PAGE_SIZE, true };
+		return 0;
+	}
 	if (e->plan_only) {
 		plan_add(e->t, start, len / IMG_PAGE_SIZE, forced);
 		return 0;
 	}
-	return ck_batch_add(e->b, start, len / IMG_PAGE_SIZE, forced, err);
+	return queue(e->b, start, len / IMG_PAGE_SIZE, forced, err);
 }
 
 /* Which pages of a VMA hold state of their own. */
@@ -447,6 +515,20 @@ static int open_mem(struct ck_dump *d, pid_t pid, int *pmfd, int *memfd, struct 
 	return 0;
 }
 
+static int queue_runs(struct batch *b, const struct runs *u, bool forced, struct cell_err **err)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < u->n; i++)
+		r = queue(b, u->v[i].addr, u->v[i].npages, forced, err);
+	return r < 0 ? r : batch_flush(b, err);
+}
+
+static int read_runs(void *ctx, bool forced, struct cell_err **err)
+{
+	const struct emit *e = ctx;
+	return queue_runs(e->b, e->unread, forced, err);
+}
+
 int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vma *vmas,
 		  size_t n, bool plan_only, struct cell_err **err)
 {
@@ -455,9 +537,12 @@ int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vm
 	if (r < 0)
 		return r;
 	_cleanup_free_ struct batch *b = xcalloc(1, sizeof(*b));
-	*b = (struct batch){ .d = d, .pid = t->pid, .vpid = t->vpid, .memfd = memfd };
+	*b = (struct batch){ .d = d, .pid = t->pid, .vpid = t->vpid, .memfd = memfd,
+			     .uffd = t->uffd };
 	b->tolerant = d->live;
-	struct emit e = { .d = d, .t = t, .b = b, .plan_only = plan_only, .rewp = d->live };
+	struct runs unread = { 0 };
+	struct emit e = { .d = d, .t = t, .b = b, .plan_only = plan_only, .rewp = d->live,
+			  .unread = &unread };
 	for (size_t i = 0; i < n; i++) {
 		const struct ck_vma *v = &vmas[i].v;
 		if (v->kind == CK_VMA_VDSO || v->kind == CK_VMA_VVAR || v->kind == CK_VMA_VVAR_VCLOCK)
@@ -468,11 +553,22 @@ int ck_dump_pages(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_vm
 		 * the rest is copied whole by the dump that follows anyway. */
 		if (d->live && !(vmas[i].tracked && d->fast_scan))
 			continue;
-		r = scan_vma(&e, pmfd, &vmas[i], err);
+		/* Tracked but made read-only or PROT_NONE since (precopy.c):
+		 * only what the parent holds is carried; the stopped dump
+		 * finds the rest written. */
+		if (d->live && (v->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+			r = keep_parent(&e, -1, v, v->start, v->end, err);
+		else
+			r = scan_vma(&e, pmfd, &vmas[i], err);
 		if (r < 0)
-			return r;
+			break;
 	}
-	return batch_flush(b, err);
+	if (r == 0)
+		r = batch_flush(b, err);
+	if (r == 0 && unread.n)
+		r = ck_unprot_read(d, t, vmas, n, unread.v, unread.n, read_runs, &e, err);
+	free(unread.v);
+	return r;
 }
 
 int ck_copy_plan(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
@@ -483,8 +579,8 @@ int ck_copy_plan(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err)
 		return r;
 	_cleanup_free_ struct batch *b = xcalloc(1, sizeof(*b));
 	*b = (struct batch){ .d = d, .pid = t->pid, .vpid = t->vpid, .memfd = memfd,
-			     .tolerant = true };
+			     .uffd = t->uffd, .tolerant = true };
 	for (size_t i = 0; i < t->nplan && r == 0; i++)
-		r = ck_batch_add(b, t->plan[i].addr, t->plan[i].npages, t->plan[i].forced, err);
+		r = queue(b, t->plan[i].addr, t->plan[i].npages, t->plan[i].forced, err);
 	return r < 0 ? r : batch_flush(b, err);
 }

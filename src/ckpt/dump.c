@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "ckpt/dump-mem.h"
 #include "ckpt/internal.h"
 #include "ckpt/netlock.h"
 #include "ckpt/pagewriter.h"
@@ -99,11 +100,22 @@ static int predump_all(struct ck_dump *d, uint64_t *frozen, struct cell_err **er
 	}
 	if (r < 0)
 		return r;
+	/* The copy marks what it cannot read written again (dump-mm.c): it
+	 * needs the trackers, which letting the tree go closes. */
+	_cleanup_free_ int *keep = xcalloc(d->ntasks ? d->ntasks : 1, sizeof(*keep));
+	for (size_t i = 0; i < d->ntasks; i++)
+		keep[i] = d->tasks[i].uffd >= 0 ? fcntl(d->tasks[i].uffd, F_DUPFD_CLOEXEC, 0) : -1;
 	r = ck_dump_finish_tasks(d, false, err);
 	*frozen = cell_now_ns();
 	ck_logf(&d->log, "tracking armed, tree running again; copying");
-	for (size_t i = 0; r == 0 && i < d->ntasks; i++)
-		r = ck_predump_copy(d, &d->tasks[i], err);
+	for (size_t i = 0; i < d->ntasks; i++) {
+		d->tasks[i].uffd = keep[i];
+		if (r == 0)
+			r = ck_predump_copy(d, &d->tasks[i], err);
+		if (keep[i] >= 0)
+			close(keep[i]);
+		d->tasks[i].uffd = -1;
+	}
 	return r;
 }
 
@@ -190,6 +202,25 @@ static int dumper(struct ck_dump *d, struct cell_err **err)
 	uint64_t t0 = cell_now_ns(), thawed = 0;
 	if (r == 0)
 		r = dump_all(d, &thawed, err);
+	/* Mappings made readable for their pages get their protection back
+	 * before anything runs or dies (dump-mm.c does it as it goes; this is
+	 * for a failure on the way). */
+	for (size_t i = 0; i < d->ntasks; i++) {
+		int u = ck_unprot_close(d, &d->tasks[i], r < 0 ? NULL : err);
+		if (r == 0)
+			r = u;
+	}
+	if (d->unread_pages && !d->force_refused)
+		ck_logf(&d->log, "%llu pages of mappings without PROT_READ in %llu us (forced "
+			"reads)", (unsigned long long)d->unread_pages,
+			(unsigned long long)(d->unread_ns / 1000));
+	else if (d->unread_pages)
+		ck_logf(&d->log, "%llu pages of mappings without PROT_READ in %llu us (%llu "
+			"mappings made readable meanwhile, and back, in %llu us)",
+			(unsigned long long)d->unread_pages,
+			(unsigned long long)(d->unread_ns / 1000),
+			(unsigned long long)d->unprot_vmas,
+			(unsigned long long)(d->unprot_ns / 1000));
 	bool kill_tree = r == 0 && !d->o->leave_running && !d->o->pre_dump;
 	/* Sockets leave repair mode before the tree runs; a killed tree's
 	 * close silently, after it is gone. */
@@ -259,6 +290,9 @@ int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, stru
 	struct ckpt_stats stats = { 0 };
 	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1, .hostroot = -1,
 			     .parent_name = o->parent_dir };
+	/* The only place the knob is read on this side (ckpt.h). */
+	const char *nf = getenv("CELL_CKPT_NO_FORCE");
+	d.sim_no_force = nf && *nf && strcmp(nf, "0") != 0;
 	uint64_t t0 = cell_now_ns();
 	_cleanup_close_ int dirfd = -1;
 	int r = check_opts(o, &dirfd, err);

@@ -51,6 +51,19 @@ struct ck_dtask {
 	/* Pre-dump: ranges to copy once the tree runs again. */
 	struct ck_run *plan;
 	size_t nplan;
+	/* dump-unprot.c: mappings given PROT_READ meanwhile, whose protection
+	 * is due back, and the scratch page of the batches that do it (0 when
+	 * none is mapped). */
+	struct ck_unprot *unprot;
+	size_t nunprot;
+	uint64_t unprot_scratch;
+};
+
+/* A mapping without PROT_READ made readable for its pages: its range and
+ * the protection it had (and gets back). */
+struct ck_unprot {
+	uint64_t start, end;
+	uint32_t prot;
 };
 
 struct ck_run {
@@ -111,6 +124,17 @@ struct ck_dump {
 	 * precopy round's image once there is one. */
 	const char *parent_name;
 	struct ck_precopy *precopy;
+	/* Pages of private mappings without PROT_READ: read by a forced read
+	 * of /proc/PID/mem until one is refused (force_refused, force_errno);
+	 * from then on, with the tree stopped, their mappings are made
+	 * readable meanwhile (dump-unprot.c).  sim_no_force: CELL_CKPT_NO_FORCE
+	 * (ckpt.h), read once by ckpt_dump(): forced reads are refused as by
+	 * a kernel built with CONFIG_PROC_MEM_NO_FORCE. */
+	bool sim_no_force;
+	bool force_refused;
+	int force_errno;
+	uint64_t unread_pages, unread_ns; /* their count and time spent (for the log) */
+	uint64_t unprot_vmas, unprot_ns;  /* mappings made readable, and the time of that */
 };
 
 /* Per fd, what the dumper learnt before handing it to the kind. */

@@ -53,8 +53,14 @@ struct ck_precopy {
 	size_t nranges;
 };
 
-/* The tracked private writable mappings of t, as dump-mm.c wants them:
- * the kind only has to tell anonymous memory from a file's. */
+/* The tracked private mappings of t, as dump-mm.c wants them: the kind
+ * only has to tell anonymous memory from a file's.  Only the readable and
+ * writable ones are scanned (and write-protected again); of the others
+ * (made read-only or PROT_NONE since they were armed: the pages of one
+ * without PROT_READ could only be forced out of a running task) the round
+ * only carries what the parent chain holds, as the dump takes this image
+ * for its parent, and leaves what was written to the stopped dump, which
+ * finds it still written (dump-mm.c, ck_dump_pages). */
 static int tracked_vmas(struct ck_dump *d, struct ck_precopy *pc, struct ck_dtask *t,
 			struct ck_scan_vma **ret, size_t *ret_n, struct cell_err **err)
 {
@@ -66,12 +72,14 @@ static int tracked_vmas(struct ck_dump *d, struct ck_precopy *pc, struct ck_dtas
 	struct ck_scan_vma *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t nv = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!pv[i].uffd_wp || pv[i].shared || !(pv[i].prot & PROT_WRITE))
+		if (!pv[i].uffd_wp || pv[i].shared)
 			continue;
 		v[nv].v = (struct ck_vma){ .pid = t->vpid, .start = pv[i].start, .end = pv[i].end,
 					   .prot = pv[i].prot,
 					   .kind = pv[i].ino == 0 ? CK_VMA_ANON : CK_VMA_FILE };
 		v[nv++].tracked = true;
+		if ((pv[i].prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+			continue; /* not write-protected by the round */
 		pc->ranges = xrealloc(pc->ranges, (pc->nranges + 1) * sizeof(*pc->ranges));
 		pc->ranges[pc->nranges++] = (struct ck_range){ t->uffd, pv[i].start, pv[i].end };
 	}
@@ -148,7 +156,8 @@ static int write_round(struct ck_dump *d, struct ck_precopy *pc, struct ckpt_sta
 	struct ck_dump s = { .o = d->o, .log = d->log, .procfd = d->procfd, .dirfd = pc->dirfd,
 			     .parent = d->parent, .trackers = d->trackers,
 			     .ntrackers = d->ntrackers, .stats = st, .hostroot = d->hostroot,
-			     .fast_scan = true, .live = true, .parent_name = pc->parent };
+			     .fast_scan = true, .live = true, .parent_name = pc->parent,
+			     .sim_no_force = d->sim_no_force };
 	int r = ck_dump_open_writers(&s, err);
 	if (r == 0)
 		r = copy_tree(&s, pc, err);

@@ -77,9 +77,13 @@ static int inject_uffd(struct ck_dump *d, struct ck_dtask *t, struct cell_err **
  * are not tracked: every dump copies their present pages in full. */
 #define CK_TRACK_MAX (16ULL << 30)
 
+/* Not a mapping without PROT_READ either: its pages are copied by the
+ * stopped dump only (dump-mm.c), so they must stay "written" until then;
+ * one armed while readable keeps what was armed (still tracked, not
+ * write-protected again). */
 static bool trackable(const struct ck_vma *v)
 {
-	return !(v->flags & CK_VMA_SHARED) && (v->prot & PROT_WRITE) &&
+	return !(v->flags & CK_VMA_SHARED) && (v->prot & PROT_WRITE) && (v->prot & PROT_READ) &&
 	       v->end - v->start <= CK_TRACK_MAX &&
 	       (v->kind == CK_VMA_ANON || v->kind == CK_VMA_FILE || v->kind == CK_VMA_SHMEM);
 }

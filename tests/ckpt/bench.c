@@ -11,6 +11,11 @@
  *             what changed since: its frozen time
  *   restore   that image restored
  *
+ * CKPT_BENCH_NONE_MIB=N adds N mappings of 1 MiB, every page written, then
+ * made PROT_NONE (a JIT's or a GC's protected data): their pages are read
+ * by forced reads, or, with CELL_CKPT_NO_FORCE=1, with the mappings made
+ * readable meanwhile (ckpt.h); "full_dump_unprotected" counts those.
+ *
  * One line per measurement: "NAME value unit". */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +41,7 @@
 #define PAGE 4096
 
 struct cfg {
-	size_t mib, dirty;
+	size_t mib, dirty, none_mib;
 	int ready[2];
 	int sync;
 };
@@ -50,6 +55,14 @@ static int toucher(struct cfg *c)
 	for (size_t p = 0; p < pages; p++)
 		for (size_t i = 0; i < PAGE; i += 64)
 			m[p * PAGE + i] = (uint8_t)(p * 31 + i + 1);
+	for (size_t k = 0; k < c->none_mib; k++) {
+		uint8_t *n = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0);
+		if (n == MAP_FAILED)
+			return 1;
+		memset(n, (int)k + 1, 1 << 20);
+		mprotect(n, 1 << 20, PROT_NONE);
+	}
 	if (write(c->ready[1], "r", 1) != 1)
 		return 1;
 	close(c->ready[1]);
@@ -146,8 +159,9 @@ static int round_full(struct cfg *c, const char *work)
 		return k;
 	double mb = (double)st.pages_written * PAGE / 1e6;
 	printf("full_dump_ms %.1f ms\nfull_dump_frozen_ms %.1f ms\nfull_dump_throughput %.2f GB/s\n"
-	       "full_dump_pages %llu pages\n", ms(st.total_ns), ms(st.frozen_ns),
-	       mb / 1e3 / ((double)st.total_ns / 1e9), (unsigned long long)st.pages_written);
+	       "full_dump_pages %llu pages\nfull_dump_unprotected %llu pages\n", ms(st.total_ns),
+	       ms(st.frozen_ns), mb / 1e3 / ((double)st.total_ns / 1e9),
+	       (unsigned long long)st.pages_written, (unsigned long long)st.pages_unprotected);
 	return 0;
 }
 
@@ -217,6 +231,8 @@ int main(int argc, char **argv)
 	struct cfg c = { .mib = strtoul(argv[1], NULL, 10), .dirty = strtoul(argv[2], NULL, 10) };
 	int rounds = argc > 3 ? atoi(argv[3]) : 1;
 	logs = getenv("CKPT_BENCH_LOGS");
+	const char *none = getenv("CKPT_BENCH_NONE_MIB");
+	c.none_mib = none ? strtoul(none, NULL, 10) : 0;
 	for (int i = 0; i < rounds; i++) {
 		char work[] = "/dev/shm/ckpt-bench.XXXXXX";
 		if (!mkdtemp(work))

@@ -9,12 +9,23 @@
  *   pre-dump:      two pre-dumps while it runs (the second incremental),
  *                  then a dump with the second as parent (which must store
  *                  fewer pages than a full one), and as restore;
- *   restore-noforce: as restore, with forced writes to /proc/PID/mem
- *                  refused (CELL_CKPT_NO_FORCE=1, as on a kernel built with
+ *   restore-noforce: as restore, with forced reads and writes of
+ *                  /proc/PID/mem refused in the checkpoint and the restore
+ *                  (CELL_CKPT_NO_FORCE=1, as on a kernel built with
  *                  CONFIG_PROC_MEM_NO_FORCE): the pages of mappings without
  *                  PROT_WRITE must go in with the mapping made writable
  *                  meanwhile, and some must (every program here is static,
- *                  with relro pages written by its start-up code).
+ *                  with relro pages written by its start-up code); those
+ *                  of mappings without PROT_READ must be read with the
+ *                  mapping made readable meanwhile, and the programs in
+ *                  `unreadable` must have some;
+ *   pre-dump-noforce: as pre-dump, with forced reads and writes refused in
+ *                  every dump and the restore: pages without PROT_READ are
+ *                  left to the final, stopped dump;
+ *   leave-running-noforce: as leave-running, with forced reads refused:
+ *                  /proc/PID/maps of pid 1 of the programs in `unreadable`
+ *                  must be the same before and after the checkpoint (every
+ *                  protection put back), and the programs check their own.
  *
  * Programs listed in `peers` also get a TCP peer outside the tree (peer.h)
  * that streams through their echo server the whole time.
@@ -55,6 +66,9 @@ static const struct {
 	{ "tcp", 7000 },
 };
 
+/* Programs with pages in mappings without PROT_READ (PROT_NONE data). */
+static const char *const unreadable[] = { "anon_mem", "reserve", "ro_pages" };
+
 /* Programs whose stdio and controlling terminal is a pty of ours, as a
  * container's console is: an external terminal, handed in anew on restore. */
 static const char *const consoles[] = { "console" };
@@ -62,6 +76,7 @@ static const char *const consoles[] = { "console" };
 struct run {
 	const char *name;
 	bool console;
+	bool unreadable; /* listed in unreadable[] */
 	int master; /* the console's master (a new one after a restore) */
 	char slave[64];
 	char work[256], ready[300], verdict[300], img[300], prog[512];
@@ -261,7 +276,13 @@ static bool refused(struct run *r, const struct ckpt_restore_opts *base, const c
 	return ok;
 }
 
-enum mode { RESTORE, LEAVE_RUNNING, PREDUMP, RESTORE_NOFORCE };
+enum mode { RESTORE, LEAVE_RUNNING, PREDUMP, RESTORE_NOFORCE, LEAVE_RUNNING_NOFORCE,
+	    PREDUMP_NOFORCE };
+
+static bool noforce(enum mode mode)
+{
+	return mode == RESTORE_NOFORCE || mode == LEAVE_RUNNING_NOFORCE || mode == PREDUMP_NOFORCE;
+}
 
 static void do_restore(struct run *r, enum mode mode)
 {
@@ -289,7 +310,7 @@ static void do_restore(struct run *r, enum mode mode)
 				       .external = r->console ? &ext : NULL, .n_external = r->console };
 	struct cell_err *err = NULL;
 	struct ckpt_stats st;
-	if (mode == RESTORE_NOFORCE)
+	if (noforce(mode))
 		setenv("CELL_CKPT_NO_FORCE", "1", 1);
 	int k = ckpt_restore(&o, &st, &err);
 	unsetenv("CELL_CKPT_NO_FORCE");
@@ -301,7 +322,7 @@ static void do_restore(struct run *r, enum mode mode)
 		wait_for(pid, 10, &status);
 		return;
 	}
-	if (mode == RESTORE_NOFORCE && st.pages_unprotected == 0) {
+	if (noforce(mode) && st.pages_unprotected == 0) {
 		snprintf(r->why, sizeof(r->why), "no page written with its mapping made writable "
 			 "meanwhile");
 		kill(pid, SIGKILL);
@@ -317,7 +338,7 @@ static void do_restore(struct run *r, enum mode mode)
 	finish_prog(r, pid, "after restore");
 }
 
-static int predumps(struct run *r, pid_t pid)
+static int predumps(struct run *r, pid_t pid, enum mode mode)
 {
 	/* Two rounds while the program runs: the second one incremental. */
 	static const char *const dirs[2] = { "pre1", "pre2" };
@@ -328,7 +349,11 @@ static int predumps(struct run *r, pid_t pid)
 		struct ckpt_dump_opts o = { .root_pid = pid, .image_dir = dir, .work_dir = r->work,
 					    .pre_dump = true, .parent_dir = i ? "../pre1" : NULL };
 		struct cell_err *err = NULL;
-		if (ckpt_dump(&o, NULL, &err) < 0) {
+		if (noforce(mode))
+			setenv("CELL_CKPT_NO_FORCE", "1", 1);
+		int k = ckpt_dump(&o, NULL, &err);
+		unsetenv("CELL_CKPT_NO_FORCE");
+		if (k < 0) {
 			snprintf(r->why, sizeof(r->why), "pre-dump %d: %s", i + 1, err->msg);
 			cell_err_free(err);
 			return -1;
@@ -338,9 +363,47 @@ static int predumps(struct run *r, pid_t pid)
 	return 0;
 }
 
+/* /proc/PID/maps, whole; NULL if it cannot be read. */
+static char *maps_of(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	char *text = NULL;
+	if (cell_read_file(path, 1 << 20, &text, NULL, NULL) < 0)
+		return NULL;
+	return text;
+}
+
+/* The checkpoint, with forced reads refused for the NOFORCE modes. */
+static int checkpoint(struct run *r, enum mode mode, const struct ckpt_dump_opts *o,
+		      struct ckpt_stats *st, struct cell_err **err)
+{
+	/* Of the programs that leave their mappings alone as they wait. */
+	_cleanup_free_ char *before = noforce(mode) && r->unreadable ? maps_of(o->root_pid)
+								     : NULL;
+	if (noforce(mode))
+		setenv("CELL_CKPT_NO_FORCE", "1", 1);
+	int k = ckpt_dump(o, st, err);
+	unsetenv("CELL_CKPT_NO_FORCE");
+	if (k < 0 || !noforce(mode))
+		return k;
+	if (r->unreadable && st->pages_unprotected == 0) {
+		snprintf(r->why, sizeof(r->why), "checkpoint: no page read with its mapping made "
+			 "readable meanwhile");
+		return 0;
+	}
+	if (mode != LEAVE_RUNNING_NOFORCE || !r->unreadable)
+		return 0;
+	_cleanup_free_ char *after = maps_of(o->root_pid);
+	if (!before || !after || strcmp(before, after))
+		snprintf(r->why, sizeof(r->why), "left running: /proc/%d/maps changed:\n%s\n"
+			 "-- after --\n%s", o->root_pid, before ? before : "?", after ? after : "?");
+	return 0;
+}
+
 static void run_one(struct run *r, enum mode mode)
 {
-	bool leave_running = mode == LEAVE_RUNNING;
+	bool leave_running = mode == LEAVE_RUNNING || mode == LEAVE_RUNNING_NOFORCE;
 	if (r->console && !new_console(r))
 		return;
 	pid_t pid = spawn_ns(run_prog, r, true);
@@ -382,7 +445,8 @@ static void run_one(struct run *r, enum mode mode)
 	}
 	if (r->peer.pid > 0)
 		r->echoed = peer_count(&r->peer);
-	if (mode == PREDUMP && predumps(r, pid) < 0) {
+	bool pre = mode == PREDUMP || mode == PREDUMP_NOFORCE;
+	if (pre && predumps(r, pid, mode) < 0) {
 		int status;
 		kill(pid, SIGKILL);
 		wait_for(pid, 10, &status);
@@ -390,11 +454,17 @@ static void run_one(struct run *r, enum mode mode)
 	}
 	struct ckpt_dump_opts o = { .root_pid = pid, .image_dir = r->img, .work_dir = r->work,
 				    .leave_running = leave_running, .tcp_established = true,
-				    .parent_dir = mode == PREDUMP ? "../pre2" : NULL };
+				    .parent_dir = pre ? "../pre2" : NULL };
 	struct cell_err *err = NULL;
 	struct ckpt_stats st;
-	int k = ckpt_dump(&o, &st, &err);
-	if (k == 0 && mode == PREDUMP && st.pages_skipped == 0) {
+	int k = checkpoint(r, mode, &o, &st, &err);
+	if (k == 0 && r->why[0]) {
+		int status;
+		kill(pid, SIGKILL);
+		wait_for(pid, 10, &status);
+		return;
+	}
+	if (k == 0 && pre && st.pages_skipped == 0) {
 		snprintf(r->why, sizeof(r->why), "the dump after pre-dumps copied every page again");
 		int status;
 		wait_for(pid, 10, &status);
@@ -432,6 +502,8 @@ static int one(const char *name, enum mode mode)
 			 .peer = { .pid = -1, .ctl = -1, .fail = "" } };
 	for (size_t i = 0; i < sizeof(consoles) / sizeof(consoles[0]); i++)
 		r.console |= !strcmp(consoles[i], name);
+	for (size_t i = 0; i < sizeof(unreadable) / sizeof(unreadable[0]); i++)
+		r.unreadable |= !strcmp(unreadable[i], name);
 	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
 		if (!strcmp(peers[i].name, name))
 			r.peer_port = peers[i].port;
@@ -453,7 +525,8 @@ static int one(const char *name, enum mode mode)
 	if (r.master >= 0)
 		close(r.master);
 	static const char *const modes[] = { "restore", "leave-running", "pre-dump",
-					     "restore-noforce" };
+					     "restore-noforce", "leave-running-noforce",
+					     "pre-dump-noforce" };
 	if (r.why[0]) {
 		printf("FAIL zdtm/%s/%s: %s (logs in %s)\n", name, modes[mode], r.why, r.work);
 		return 1;
@@ -491,6 +564,8 @@ int main(int argc, char **argv)
 		failed += one(names[i], LEAVE_RUNNING);
 		failed += one(names[i], PREDUMP);
 		failed += one(names[i], RESTORE_NOFORCE);
+		failed += one(names[i], LEAVE_RUNNING_NOFORCE);
+		failed += one(names[i], PREDUMP_NOFORCE);
 	}
 	cell_strv_free(names);
 	/* Leak check: every lock belongs in a namespace of ours, gone by now. */

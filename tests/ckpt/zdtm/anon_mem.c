@@ -58,6 +58,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < 3; i++)
 		zdtm_check(huge[at[i]] == (unsigned char)(0x71 + i));
 	zdtm_check(huge[4096] == 0 && huge[HUGE / 4] == 0);
+	/* Still PROT_NONE (a dump may make it readable meanwhile, and must
+	 * put that back before the tree runs). */
+	char perms[5];
+	zdtm_check(zdtm_perms(none, perms) && !strcmp(perms, "---p"));
+	zdtm_check(zdtm_perms(ro, perms) && !strcmp(perms, "r--p"));
 	mprotect(none, 3 * 4096, PROT_READ);
 	for (int i = 0; i < 3 * 4096; i++)
 		zdtm_check(none[i] == 0x5a);

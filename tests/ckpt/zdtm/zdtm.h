@@ -94,4 +94,21 @@ static inline void zdtm_wait(void)
 		sigsuspend(&mask);
 }
 
+/* The protection of the mapping that holds addr, as /proc/self/maps shows
+ * it ("---p" and so on) in perms; 0 if no mapping holds it. */
+static inline int zdtm_perms(const void *addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int found = 0;
+	unsigned long a = (unsigned long)addr;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		found = sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3 && a >= s && a < e;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 #endif
