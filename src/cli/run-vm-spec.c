@@ -64,15 +64,35 @@ int run_isolation_of_file(const char *path, enum run_isolation *ret, struct cell
 	return r;
 }
 
-/* The light guest's own limits (src/vm/guest/lg.c init_rlimits): fixed
- * for now, so a config may ask for these or more, never for less. */
-static void guest_rlimit(int res, uint64_t *soft, uint64_t *hard)
+/* process.rlimits become the first guest process's limits (the rest are
+ * the monitor's, inherited from cell as a container's are).  The guest
+ * enforces them itself (src/vm/guest/rlimit.c); a hard limit above cell's
+ * is fine there, as for a runtime with CAP_SYS_RESOURCE, since it never
+ * loosens what the host enforces on the monitor. */
+static int map_rlimits(const struct oci_process *p, const char *name, struct vm_guest_config *g,
+		       struct cell_err **err)
 {
-	*soft = *hard = RLIM_INFINITY;
-	if (res == RLIMIT_NOFILE)
-		*soft = *hard = 1024;
-	else if (res == RLIMIT_STACK)
-		*soft = 8ULL << 20;
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		const struct oci_rlimit *rl = &p->rlimits[i];
+		const char *what = procattr_rlimit_name(rl->resource);
+		if (rl->resource < 0 || rl->resource >= VM_RLIMITS || rl->resource >= RLIM_NLIMITS)
+			return cell_err(err, 0, "%s: process.rlimits[%zu].type: unknown resource %d",
+					name, i, rl->resource);
+		if (rl->soft > rl->hard)
+			return cell_err(err, 0,
+					"%s: process.rlimits[%zu] (%s): soft limit %llu is above the "
+					"hard limit %llu", name, i, what,
+					(unsigned long long)rl->soft, (unsigned long long)rl->hard);
+		if (rl->resource == RLIMIT_NOFILE && rl->hard > VM_NOFILE_MAX)
+			return cell_err(err, 0,
+					"%s: process.rlimits[%zu] (%s): hard limit %llu is above the "
+					"light guest's ceiling (%d)", name, i, what,
+					(unsigned long long)rl->hard, VM_NOFILE_MAX);
+		g->rlimits_set |= 1u << rl->resource;
+		g->rlimits[rl->resource][0] = rl->soft;
+		g->rlimits[rl->resource][1] = rl->hard;
+	}
+	return 0;
 }
 
 static int check_process(const struct oci_process *p, const char *name, struct cell_err **err)
@@ -88,23 +108,6 @@ static int check_process(const struct oci_process *p, const char *name, struct c
 	if (p->user.has_umask && p->user.umask != 022)
 		return cell_err(err, 0, "%s: process.user.umask: the light guest starts with 022",
 				name);
-	for (size_t i = 0; i < p->n_rlimits; i++) {
-		const struct oci_rlimit *rl = &p->rlimits[i];
-		uint64_t soft, hard;
-		guest_rlimit(rl->resource, &soft, &hard);
-		/* The guest writes no core files: any RLIMIT_CORE is kept. */
-		if (rl->resource == RLIMIT_CORE || (rl->soft >= soft && rl->hard >= hard))
-			continue;
-		char s[24] = "unlimited", h[24] = "unlimited";
-		if (soft != RLIM_INFINITY)
-			snprintf(s, sizeof(s), "%llu", (unsigned long long)soft);
-		if (hard != RLIM_INFINITY)
-			snprintf(h, sizeof(h), "%llu", (unsigned long long)hard);
-		return cell_err(err, 0,
-				"%s: process.rlimits[%zu]: %s below the light guest's fixed limit "
-				"(soft %s, hard %s) cannot be enforced",
-				name, i, procattr_rlimit_name(rl->resource), s, h);
-	}
 	return 0;
 }
 
@@ -219,6 +222,7 @@ int run_vm_from_spec(const struct oci_spec *spec, const char *bundle, const char
 	_cleanup_free_ char *rootfs = NULL;
 	int r;
 	if ((r = check_process(p, name, err)) < 0 || (r = check_rest(spec, name, err)) < 0 ||
+	    (r = map_rlimits(p, name, &l->guest, err)) < 0 ||
 	    (r = root_path(spec, bundle, name, &rootfs, err)) < 0 ||
 	    (r = map_resources(spec->linux_.resources, name, l, err)) < 0)
 		return r;

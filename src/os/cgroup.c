@@ -170,16 +170,30 @@ static int rm_tree(const char *dir, struct cell_err **err)
 	}
 }
 
+/* Whether hierarchy h serves one of controllers (NULL: every hierarchy). */
+static bool hier_serves(const struct cg_hier *h, const char *const *controllers)
+{
+	for (const char *const *c = controllers; c && *c; c++)
+		if (cg_strv_has(h->controllers, *c))
+			return true;
+	return !controllers;
+}
+
+/* Undo what create made in hierarchy i. */
+static void unmake_dir(struct cgroup *cg, size_t i)
+{
+	_cleanup_err_ struct cell_err *e = NULL;
+	if (cg->created[i] && rm_tree(cg->created[i], &e) < 0)
+		cell_warn("cgroup: %s", e->msg);
+	free(cg->created[i]);
+	cg->created[i] = NULL;
+}
+
 /* Undo what create made, deepest first. */
 static void unmake_dirs(struct cgroup *cg)
 {
-	for (size_t i = 0; i < cg->ctx->n_hier; i++) {
-		_cleanup_err_ struct cell_err *e = NULL;
-		if (cg->created[i] && rm_tree(cg->created[i], &e) < 0)
-			cell_warn("cgroup: %s", e->msg);
-		free(cg->created[i]);
-		cg->created[i] = NULL;
-	}
+	for (size_t i = 0; i < cg->ctx->n_hier; i++)
+		unmake_dir(cg, i);
 }
 
 int cgroup_make(struct cgroup *cg, struct cell_err **err)
@@ -193,6 +207,38 @@ int cgroup_make(struct cgroup *cg, struct cell_err **err)
 			return cell_err_wrap(err, "create cgroup %s", cg->path);
 		}
 	}
+	return 0;
+}
+
+/* The hierarchies cgroup_make_some() covers: the v2 one and those serving
+ * one of controllers, or (rest) all the others. */
+static bool some_covers(const struct cg_hier *h, const char *const *controllers, bool rest)
+{
+	bool listed = h->v2 || (controllers && hier_serves(h, controllers));
+	return listed != rest;
+}
+
+int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool rest,
+		     char ***ret_dirs, struct cell_err **err)
+{
+	char **dirs = NULL;
+	for (size_t i = 0; i < cg->ctx->n_hier; i++) {
+		if (cg->absent[i] || !some_covers(&cg->ctx->hier[i], controllers, rest))
+			continue;
+		int r = make_dirs(cg, i, err);
+		if (r < 0) {
+			for (size_t j = 0; j <= i; j++)
+				if (!cg->absent[j] && some_covers(&cg->ctx->hier[j], controllers, rest))
+					unmake_dir(cg, j);
+			cell_strv_free(dirs);
+			return cell_err_wrap(err, "create cgroup %s", cg->path);
+		}
+		cell_strv_push(&dirs, cg->dirs[i]);
+	}
+	if (ret_dirs)
+		*ret_dirs = dirs;
+	else
+		cell_strv_free(dirs);
 	return 0;
 }
 
@@ -314,6 +360,13 @@ static int make_threaded(struct cgroup *cg, size_t i, struct cell_err **err)
 int cgroup_create_threaded(struct cgroup *parent, const char *name, struct cgroup **ret,
 			   struct cell_err **err)
 {
+	return cgroup_create_threaded_for(parent, name, NULL, ret, err);
+}
+
+int cgroup_create_threaded_for(struct cgroup *parent, const char *name,
+			       const char *const *controllers, struct cgroup **ret,
+			       struct cell_err **err)
+{
 	if (!*name || strchr(name, '/') || strchr(name, '\n') || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0)
 		return cell_err(err, EINVAL, "threaded cgroup name \"%s\" is not a single path "
@@ -324,7 +377,7 @@ int cgroup_create_threaded(struct cgroup *parent, const char *name, struct cgrou
 	int r = 0;
 	for (size_t i = 0; i < ctx->n_hier && r >= 0; i++) {
 		cg->dirs[i] = xasprintf("%s/%s", parent->dirs[i], name);
-		if (parent->absent[i]) {
+		if (parent->absent[i] || !hier_serves(&ctx->hier[i], controllers)) {
 			cg->absent[i] = true;
 			continue;
 		}

@@ -35,6 +35,13 @@ int cgroup_create(const char *path, struct cgroup **ret, struct cell_err **err);
  * can record them (state ledger) before cgroup_make() creates them. */
 int cgroup_resolve(const char *path, struct cgroup **ret, struct cell_err **err);
 int cgroup_make(struct cgroup *cg, struct cell_err **err);
+/* cgroup_make() in two steps, for a caller that moves a process in before
+ * the whole cgroup is made: first (rest false) the v2 hierarchy and the v1
+ * ones that serve one of controllers, then (rest true) all the others.
+ * ret_dirs (may be NULL): the directories this step covered (a strv).  On
+ * failure only what this step made is removed. */
+int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool rest,
+		     char ***ret_dirs, struct cell_err **err);
 /* Reopen a cgroup from directories cgroup_dirs() gave earlier: relative
  * paths resolve differently from another caller's cgroup, recorded
  * directories do not. */
@@ -69,6 +76,14 @@ int cgroup_enter_thread(struct cgroup *cg, pid_t tid, struct cell_err **err);
  * and I/O on parent, CPU on the children. */
 int cgroup_create_threaded(struct cgroup *parent, const char *name, struct cgroup **ret,
 			   struct cell_err **err);
+/* The same, made only in the hierarchies that serve one of controllers
+ * (NULL-terminated names as the hierarchies list them: "cpu", "cpuacct"):
+ * the others are absent in the result (enter, apply and destroy skip them),
+ * and their threads stay in parent there.  Each directory fewer is a mkdir
+ * and an rmdir fewer per VM. */
+int cgroup_create_threaded_for(struct cgroup *parent, const char *name,
+			       const char *const *controllers, struct cgroup **ret,
+			       struct cell_err **err);
 /* An O_PATH|O_DIRECTORY fd of the v2 directory for clone3(CLONE_INTO_CGROUP),
  * or -1 when the host is not pure v2.  Owned by cg. */
 int cgroup_v2_fd(struct cgroup *cg);

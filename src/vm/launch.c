@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -27,6 +28,7 @@
 #include "vm/arch/x86/layout.h"
 #include "vm/control.h"
 #include "vm/guest/lg.h"
+#include "vm/sandbox.h"
 
 _Static_assert(VM_GUEST_MEM_MIN == LG_RAM_MIN && VM_GUEST_MEM_MAX == LG_RAM_MAX,
 	       "vm.h's light-guest RAM bounds are the guest's");
@@ -49,6 +51,7 @@ struct vm_instance {
 	int pidfd;
 	int status_fd;
 	struct cgroup *cg, *vcpus;
+	char **early_dirs; /* cg's directories made before the monitor is cloned */
 };
 
 const char *vm_instance_id(const struct vm_instance *vi) { return vi->id; }
@@ -65,6 +68,7 @@ static void instance_free(struct vm_instance *vi)
 		close(vi->status_fd);
 	state_dir_close(&vi->dir);
 	cgroup_free(vi->vcpus);
+	cell_strv_free(vi->early_dirs);
 	cgroup_free(vi->cg);
 	free(vi->id);
 	free(vi);
@@ -130,8 +134,27 @@ static bool vcpu_resources(struct oci_resources *cpu, const struct oci_resources
 }
 
 /* The VM's cgroup: memory for guest RAM plus the monitor, pids bounded,
- * CPU for the vCPU threads in their own child cgroup. */
-static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struct cell_err **err)
+ * CPU for the vCPU threads in their own child cgroup.  It is made in two
+ * steps: before the monitor is cloned, the hierarchies it must be in from
+ * its first allocation (memory) and its first open (devices) on, and the
+ * v2 one (it is born there, clone_monitor); the others (make_cgroups_rest)
+ * while it execs and creates the VM, ~1 ms off the start.  It moves itself
+ * into those after its go (monitor.c, enter_rest), before it has a second
+ * thread or runs guest code. */
+static const char *const early_ctrls[] = { "memory", "devices", NULL };
+
+static bool pure_v2(void)
+{
+	enum cgroup_mode mode;
+	_cleanup_err_ struct cell_err *e = NULL;
+	return cgroup_host_mode(&mode, &e) == 0 && mode == CGROUP_MODE_V2;
+}
+
+static int make_vcpu_cgroup(struct vm_instance *vi, const struct vm_launch *l, const char *path,
+			    struct cell_err **err);
+
+static int make_cgroups_early(struct vm_instance *vi, const struct vm_launch *l,
+			      struct cell_err **err)
 {
 	const char *parent = l->cgroup_parent ? l->cgroup_parent : DEFAULT_CG_PARENT;
 	_cleanup_free_ char *path = xasprintf("%s/%s", parent, vi->id);
@@ -149,22 +172,33 @@ static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struc
 	}
 	r = cgroup_resolve(path, &vi->cg, err);
 	if (r < 0 || (r = ledger_append(&vi->dir, "cgroup", cgroup_dirs(vi->cg), err)) < 0 ||
-	    (r = cgroup_make(vi->cg, err)) < 0)
+	    (r = cgroup_make_some(vi->cg, early_ctrls, false, &vi->early_dirs, err)) < 0)
 		return r;
 	uint64_t mem = l->kind == VM_KIND_GUEST ? l->guest.mem_size : l->linux_.mem_size;
-	unsigned vcpus = l->kind == VM_KIND_GUEST ? l->guest.vcpus : l->linux_.vcpus;
 	mem = mem ? mem : VM_DEFAULT_MEM;
 	struct oci_resources res = { 0 };
 	res.memory.has_limit = true;
 	res.memory.limit = (int64_t)(mem + (mem / 8 > (64ULL << 20) ? mem / 8 : (64ULL << 20)));
-	res.pids.has_limit = true;
-	res.pids.limit = 300;
 	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)
 		return cell_err_wrap(err, "VM cgroup %s", path);
-	if (l->resources && (r = apply_cpuset(vi->cg, l->resources, err)) < 0)
-		return cell_err_wrap(err, "VM cgroup %s", path);
+	/* v2 makes the VM's cgroup a threaded domain for the vCPUs' threaded
+	 * child: it must not have a process yet (no internal processes,
+	 * cgroup-v2.rst), so that child comes first there. */
+	return pure_v2() ? make_vcpu_cgroup(vi, l, path, err) : 0;
+}
+
+/* The vCPU threads' child cgroup.  Only where CPU is limited and
+ * accounted: elsewhere the vCPU threads stay in the VM's cgroup, and a v1
+ * host saves a mkdir and an rmdir in each other hierarchy (and the cpuset
+ * copies). */
+static int make_vcpu_cgroup(struct vm_instance *vi, const struct vm_launch *l, const char *path,
+			    struct cell_err **err)
+{
+	static const char *const cpu_ctrls[] = { "cpu", "cpuacct", NULL };
+	unsigned vcpus = l->kind == VM_KIND_GUEST ? l->guest.vcpus : l->linux_.vcpus;
 	_cleanup_err_ struct cell_err *e2 = NULL;
-	if (cgroup_create_threaded(vi->cg, "vcpus", &vi->vcpus, &e2) == 0) {
+	int r;
+	if (cgroup_create_threaded_for(vi->cg, "vcpus", cpu_ctrls, &vi->vcpus, &e2) == 0) {
 		struct oci_resources cpu = { 0 };
 		cpu.cpu.has_quota = cpu.cpu.has_period = true;
 		cpu.cpu.period = 100000;
@@ -186,6 +220,23 @@ static int make_cgroups(struct vm_instance *vi, const struct vm_launch *l, struc
 		cell_warn("vm %s: no cgroup for vCPU threads: %s", vi->id, e2->msg);
 	}
 	return 0;
+}
+
+static int make_cgroups_rest(struct vm_instance *vi, const struct vm_launch *l,
+			     struct cell_err **err)
+{
+	const char *path = cgroup_path(vi->cg);
+	int r = cgroup_make_some(vi->cg, early_ctrls, true, NULL, err);
+	if (r < 0)
+		return r;
+	struct oci_resources res = { 0 };
+	res.pids.has_limit = true;
+	res.pids.limit = 300;
+	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)
+		return cell_err_wrap(err, "VM cgroup %s", path);
+	if (l->resources && (r = apply_cpuset(vi->cg, l->resources, err)) < 0)
+		return cell_err_wrap(err, "VM cgroup %s", path);
+	return pure_v2() ? 0 : make_vcpu_cgroup(vi, l, path, err);
 }
 
 /* Read one status line from the monitor (bounded; -EPIPE at EOF). */
@@ -314,6 +365,38 @@ static pid_t clone_monitor(struct vm_instance *vi, uint64_t flags, bool *ret_in_
 	return pid;
 }
 
+/* The monitor's go (monitor.c, read_sync): the seccomp program for its
+ * sandbox, built here while it execs and creates the VM (libseccomp takes
+ * ~0.4 ms), then one byte.  A monitor that died already is not an error
+ * here: await_ready() reports why. */
+static int send_sync(int fd, const struct vm_launch *l, struct cell_err **err)
+{
+	_cleanup_free_ void *prog = NULL;
+	size_t len = 0;
+	if (!l->no_sandbox) {
+		int r = sandbox_filter_build(&prog, &len, err);
+		if (r < 0)
+			return r;
+	}
+	/* [length][program]["x"], in one send: the stream socket's buffer
+	 * (>100 KiB) takes the program (<=32 KiB) at once. */
+	uint32_t n = (uint32_t)len;
+	_cleanup_free_ char *msg = xmalloc(sizeof(n) + len + 1);
+	memcpy(msg, &n, sizeof(n));
+	if (len)
+		memcpy(msg + sizeof(n), prog, len);
+	msg[sizeof(n) + len] = 'x';
+	for (size_t off = 0, want = sizeof(n) + len + 1; off < want;) {
+		ssize_t k = send(fd, msg + off, want - off, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
 static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_record *rec,
 		 struct cell_err **err)
 {
@@ -332,13 +415,20 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 	int exe_fd = monitor_exe_open();
 	pid_t pid = clone_monitor(vi, flags, &in_v2);
 	if (pid == 0) {
+		/* At once, not after the exec (monitor_main): a launcher killed
+		 * after its go but before the monitor's own prctl left a VM
+		 * running with nobody waiting for it.  Killed before its go,
+		 * the monitor sees the sync socket close (read_sync). */
+		if (!l->detach)
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(syncp[1]);
 		close(statusp[0]);
-		monitor_enter_cgroup(vi->cg, in_v2, statusp[1]);
+		monitor_enter_cgroup(vi->early_dirs, in_v2, statusp[1]);
 		if (l->readonly_root)
 			readonly_root(l, statusp[1]);
-		struct monitor_args a = { .l = l, .dir = &vi->dir, .rec = rec, .vcpus = vi->vcpus,
-					  .sync_fd = syncp[0], .status_fd = statusp[1] };
+		struct monitor_args a = { .l = l, .dir = &vi->dir, .rec = rec,
+					  .cg_dirs = cgroup_dirs(vi->cg), .sync_fd = syncp[0],
+					  .status_fd = statusp[1] };
 		/* Its own small executable maps no shared libc, no ld.so and
 		 * not the whole of cell (docs/vm.md, the monitor's executable);
 		 * without one this process is the monitor. */
@@ -357,12 +447,16 @@ static int spawn(struct vm_instance *vi, const struct vm_launch *l, struct vm_re
 	}
 	vi->pid = pid;
 	lphase("cloned");
+	/* While the monitor execs and creates the VM. */
+	int r = make_cgroups_rest(vi, l, err);
+	lphase("cgroups");
 	rec->pid = pid;
 	os_proc_start_time(pid, &rec->pid_start);
-	int r = vm_record_write(vi->dir.fd, rec, err);
+	if (r == 0)
+		r = vm_record_write(vi->dir.fd, rec, err);
 	lphase("record written");
-	if (r == 0 && send(syncp[1], "x", 1, MSG_NOSIGNAL) != 1 && !*err)
-		r = 0; /* it died already: await_ready() reports why */
+	if (r == 0)
+		r = send_sync(syncp[1], l, err);
 	close(syncp[1]);
 	return r;
 }
@@ -412,9 +506,9 @@ int vm_launch(const struct vm_launch *l, struct vm_instance **ret, struct cell_e
 		goto fail_early;
 	}
 	lphase("state directory");
-	if ((r = make_cgroups(vi, l, err)) < 0)
+	if ((r = make_cgroups_early(vi, l, err)) < 0)
 		goto fail;
-	lphase("cgroups");
+	lphase("early cgroups");
 	if ((r = spawn(vi, l, &rec, err)) < 0)
 		goto fail;
 	lphase("spawned");

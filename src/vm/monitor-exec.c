@@ -90,12 +90,13 @@ static void pack(struct wbuf *b, const struct monitor_args *a)
 	for (int i = 0; i < 3; i++)
 		put_int(b, g->stdio[i]), keep_fd(g->stdio[i]);
 	put_u32(b, g->hugepages), put_u32(b, g->uid), put_u32(b, g->gid), put_str(b, g->hostname);
+	put_u32(b, g->rlimits_set), put(b, g->rlimits, sizeof(g->rlimits));
 	put_str(b, x->kernel), put_str(b, x->initrd), put_str(b, x->cmdline);
 	put_u64(b, x->mem_size), put_u32(b, x->vcpus), put_int(b, x->console_fd);
 	put_u32(b, x->hugepages);
 	keep_fd(x->console_fd);
 	put_int(b, a->dir->fd), put_str(b, a->dir->path), put_str(b, a->dir->id);
-	put_strv(b, a->vcpus ? cgroup_dirs(a->vcpus) : NULL);
+	put_strv(b, a->cg_dirs);
 	put_int(b, a->sync_fd), put_int(b, a->status_fd);
 	put_int(b, log_fd), put_u32(b, fmt), put_u32(b, min);
 	keep_fd(a->dir->fd), keep_fd(a->sync_fd), keep_fd(a->status_fd), keep_fd(log_fd);
@@ -222,6 +223,7 @@ static void unpack(struct rbuf *b, struct vm_launch *l, struct state_dir *dir, c
 	for (int i = 0; i < 3; i++)
 		g->stdio[i] = get_int(b);
 	g->hugepages = get_u32(b), g->uid = get_u32(b), g->gid = get_u32(b), g->hostname = get_str(b);
+	g->rlimits_set = get_u32(b), get(b, g->rlimits, sizeof(g->rlimits));
 	x->kernel = get_str(b), x->initrd = get_str(b), x->cmdline = get_str(b);
 	x->mem_size = get_u64(b), x->vcpus = get_u32(b), x->console_fd = get_int(b);
 	x->hugepages = get_u32(b);
@@ -259,8 +261,6 @@ int monitor_exec_main(int argc, char **argv)
 		fprintf(stderr, "cell-vm-monitor: a malformed arguments blob\n");
 		return 1;
 	}
-	_cleanup_err_ struct cell_err *err = NULL;
-	if (cg_dirs && cgroup_open_dirs(cg_dirs, &a.vcpus, &err) < 0)
-		a.vcpus = NULL; /* as when the launcher has no vCPU cgroup */
+	a.cg_dirs = cg_dirs;
 	monitor_main(&a);
 }

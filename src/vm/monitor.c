@@ -1,10 +1,11 @@
 /* The monitor process, a linear list of phases:
- *   (launch.c's child: move into the VM's cgroup, monitor_enter_cgroup)
- *   wait until the launcher has written the record
+ *   (launch.c's child: move into the VM's memory, devices and v2 cgroups)
  *   detach (own session, output to console.log) if asked
  *   prepare the sandbox (namespaces, the guest's root bind-mounted)
  *   create the VM (opens /dev/kvm, the kernel or the root)
  *   bind the control socket
+ *   wait for the go (the launcher has made the rest of the cgroup, written
+ *   the record, built the seccomp filter); move into the rest of the cgroup
  *   enter the sandbox (pivot, capabilities, seccomp)      -- nothing new opens after this
  *   report ready; start the vCPUs (the first KVM_RUN)
  *   serve the control socket and forward signals until the VM ends
@@ -75,48 +76,66 @@ __attribute__((noreturn)) static void die(struct monitor *m, struct cell_err *er
 }
 
 /* The vCPU cgroup's thread files, opened while cgroupfs is still in view:
- * "tasks" in each v1 hierarchy, "cgroup.threads" in a threaded v2 one. */
+ * "tasks" in each v1 hierarchy, "cgroup.threads" in a threaded v2 one.
+ * The launcher made that child only where CPU is limited and accounted
+ * (launch.c, make_vcpu_cgroup): elsewhere there is none to open. */
 static void open_vcpu_cgroup(struct monitor *m)
 {
-	if (!m->a->vcpus)
-		return;
-	for (char *const *d = cgroup_dirs(m->a->vcpus); *d && m->ncg < MAX_CG_FILES; d++) {
-		/* Only where CPU is accounted: each move of a thread takes the
-		 * cgroup threadgroup lock, so the others are not worth it (the
-		 * monitor is in the VM's cgroup there already). */
-		if (!strstr(*d, "/cpu") && !strstr(*d, "/unified/"))
-			continue;
-		_cleanup_free_ char *t = xasprintf("%s/tasks", *d);
-		_cleanup_free_ char *th = xasprintf("%s/cgroup.threads", *d);
+	for (char *const *d = m->a->cg_dirs; d && *d && m->ncg < MAX_CG_FILES; d++) {
+		_cleanup_free_ char *t = xasprintf("%s/vcpus/tasks", *d);
+		_cleanup_free_ char *th = xasprintf("%s/vcpus/cgroup.threads", *d);
 		int fd = open(t, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 && errno == ENOENT)
 			fd = open(th, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0)
 			m->cg_fds[m->ncg++] = fd;
 	}
 }
 
-void monitor_enter_cgroup(struct cgroup *cg, bool in_v2, int status_fd)
+/* Move this (single-threaded) process into dir: "0" to "tasks" in v1,
+ * which moves just this thread without the cgroup threadgroup lock
+ * (kernel/cgroup/cgroup.c, cgroup_procs_write_start); in v2 (no "tasks")
+ * "0" to cgroup.procs when v2_too, else nothing.  A directory that is not
+ * there (a hierarchy the cgroup is not made in) is skipped.  0 or -errno. */
+static int enter_dir(const char *dir, bool v2_too)
 {
-	for (char *const *d = cgroup_dirs(cg); *d; d++) {
-		_cleanup_close_ int dfd = open(*d, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 && errno == ENOENT)
-			continue; /* not in this hierarchy */
-		/* "tasks" only in v1; "0" there moves just this (only) thread,
-		 * without the threadgroup lock (kernel/cgroup/cgroup.c,
-		 * cgroup_procs_write_start). */
-		_cleanup_close_ int fd = dfd < 0 ? -1 : openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && dfd >= 0) {
-			if (in_v2)
-				continue;
-			fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-		}
-		if (fd < 0 || write(fd, "0", 1) != 1) {
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	_cleanup_close_ int fd = openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!v2_too)
+			return 0;
+		fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		return -errno;
+	return 0;
+}
+
+void monitor_enter_cgroup(char *const *dirs, bool in_v2, int status_fd)
+{
+	for (char *const *d = dirs; d && *d; d++) {
+		int r = enter_dir(*d, !in_v2);
+		if (r < 0) {
 			report(status_fd, "error moving the VM monitor into cgroup %s: %s", *d,
-			       strerror(errno));
+			       strerror(-r));
 			_exit(1);
 		}
 	}
+}
+
+/* After the go: the VM's cgroup is made in every hierarchy now; move into
+ * those the launcher made after the clone (memory, devices and v2 were
+ * entered before the exec, launch.c; entering one again changes nothing). */
+static int enter_rest(struct monitor *m, struct cell_err **err)
+{
+	for (char *const *d = m->a->cg_dirs; d && *d; d++) {
+		int r = enter_dir(*d, false);
+		if (r < 0)
+			return cell_err(err, -r, "moving the VM monitor into cgroup %s", *d);
+	}
+	return 0;
 }
 
 /* In each vCPU thread: "0" moves the writing thread itself (cgroup-v1.rst,
@@ -331,17 +350,34 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static void serve(struct monitor *m, int lfd, int sfd)
+/* The trim waits this long: a VM that ends sooner (a short command) does
+ * not pay for it on its way to the first guest instruction and out, where
+ * it would compete with the vCPU thread for the CPU. */
+#define TRIM_DELAY_MS 50
+
+static void serve(struct monitor *m, int lfd, int sfd, int smaps_fd)
 {
 	struct control_ops ops = { op_pause, op_stats, op_stop, op_signal, m };
+	uint64_t trim_at = cell_now_ns() + TRIM_DELAY_MS * 1000000ULL;
 	for (;;) {
 		struct pollfd p[3] = { { .fd = m->done_pipe[0], .events = POLLIN },
 				       { .fd = lfd, .events = POLLIN },
 				       { .fd = sfd, .events = POLLIN } };
-		if (poll(p, 3, -1) < 0) {
+		int timeout = -1;
+		if (smaps_fd >= 0) {
+			uint64_t now = cell_now_ns();
+			timeout = now >= trim_at ? 0 : (int)((trim_at - now + 999999) / 1000000);
+		}
+		int n = poll(p, 3, timeout);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (n == 0 && smaps_fd >= 0) {
+			trim_resident(smaps_fd);
+			smaps_fd = -1;
+			continue;
 		}
 		if (p[0].revents)
 			break;
@@ -381,6 +417,24 @@ static void finish(struct monitor *m)
 	 * exit before it removes the cgroups, so this is on its critical path. */
 }
 
+/* The launcher's go: the length of the seccomp program it built for us
+ * (0: none, build it here), the program, then one byte. */
+static int read_sync(int fd, struct sandbox *sb)
+{
+	uint32_t len;
+	char c;
+	int r = cell_read_all(fd, &len, sizeof(len));
+	if (r == 0 && len > SANDBOX_FILTER_MAX)
+		r = -E2BIG;
+	if (r == 0 && len > 0) {
+		free(sb->filter);
+		sb->filter = xmalloc(len);
+		sb->filter_len = len;
+		r = cell_read_all(fd, sb->filter, len);
+	}
+	return r < 0 ? r : cell_read_all(fd, &c, 1);
+}
+
 /* Phase timing for --debug: where a VM's start goes. */
 static void phase(const char *what)
 {
@@ -396,22 +450,20 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	struct monitor m = { .a = a, .done_pipe = { -1, -1 } };
 	const struct vm_launch *l = a->l;
 	_cleanup_err_ struct cell_err *err = NULL;
-	char c;
 	/* One malloc arena: the vCPU and helper threads allocate little, and
 	 * an arena of their own each would stay resident. */
 	mallopt(M_ARENA_MAX, 1);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a guest write past our RLIMIT_FSIZE: EFBIG, not our death */
 	if (!l->detach)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	phase("forked");
 	if (l->detach)
 		detach(&m);
 	int sfd = signal_fd();
-	open_vcpu_cgroup(&m);
-	struct sandbox sb = { 0 };
+	struct sandbox sb = { .root_fd = -1 };
 	if (!l->no_sandbox &&
-	    sandbox_prepare(a->dir->fd, a->dir->path, l->kind == VM_KIND_GUEST ? l->guest.rootfs : NULL,
-			    false, &sb, &err) < 0)
+	    sandbox_prepare(l->kind == VM_KIND_GUEST ? l->guest.rootfs : NULL, false, &sb, &err) < 0)
 		die(&m, err);
 	phase("sandbox prepared");
 	if (create_vm(&m, &sb, &err) < 0)
@@ -421,11 +473,16 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	int lfd = control_listen(sock, &err);
 	if (lfd < 0)
 		die(&m, err);
-	/* The launcher has written the record (with our pid); we are in the
-	 * VM's cgroup since monitor_enter_cgroup(). */
-	if (read(a->sync_fd, &c, 1) != 1) /* the launcher went away */
+	/* The go: the launcher has made the rest of the VM's cgroup and
+	 * written the record (with our pid).  Nothing was charged to another
+	 * memory cgroup nor opened under another device cgroup: we are in the
+	 * VM's since monitor_enter_cgroup(). */
+	if (read_sync(a->sync_fd, &sb) < 0) /* the launcher went away */
 		_exit(1);
 	close(a->sync_fd);
+	if (enter_rest(&m, &err) < 0)
+		die(&m, err);
+	open_vcpu_cgroup(&m);
 	phase("record written");
 	int smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	if (!l->no_sandbox) {
@@ -439,8 +496,7 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 		die(&m, err);
 	phase("started");
 	report(a->status_fd, "ready");
-	trim_resident(smaps_fd);
-	serve(&m, lfd, sfd);
+	serve(&m, lfd, sfd, smaps_fd);
 	phase("VM ended");
 	finish(&m);
 	phase("finished");

@@ -17,15 +17,16 @@ struct monitor_args {
 	const struct vm_launch *l;
 	struct state_dir *dir;
 	struct vm_record *rec;
-	struct cgroup *vcpus;  /* the vCPU threads' cgroup, or NULL */
+	char *const *cg_dirs;  /* the VM's cgroup directories (launch.c, make_cgroups_early) */
 	int sync_fd;           /* read end */
 	int status_fd;         /* write end */
 };
 
-/* First thing in the child, while it has one thread: move itself into cg
- * ("0" to each v1 hierarchy's tasks file; the v2 one too unless it was born
- * there).  On failure it reports on status_fd and exits. */
-void monitor_enter_cgroup(struct cgroup *cg, bool in_v2, int status_fd);
+/* First thing in the child, while it has one thread: move itself into the
+ * cgroup directories dirs ("0" to each v1 hierarchy's tasks file; the v2
+ * one too unless it was born there).  On failure it reports on status_fd
+ * and exits.  The monitor enters the VM's other directories after its go. */
+void monitor_enter_cgroup(char *const *dirs, bool in_v2, int status_fd);
 
 /* The child's whole life; never returns. */
 __attribute__((noreturn)) void monitor_main(struct monitor_args *a);

@@ -122,6 +122,7 @@ int vm_result_write(int dirfd, const struct vm_result *r)
 	json_object_object_add(o, "core", json_object_new_boolean(r->core));
 	json_object_object_add(o, "vm_failed", json_object_new_boolean(r->vm_failed));
 	json_object_object_add(o, "report", json_object_new_string(r->report));
+	json_object_object_add(o, "oom_kills", json_object_new_int((int)r->oom_kills));
 	_cleanup_err_ struct cell_err *err = NULL;
 	return write_json(dirfd, "result.json", o, &err);
 }
@@ -144,6 +145,8 @@ int vm_result_read(int dirfd, struct vm_result *ret)
 		ret->core = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "vm_failed", &v))
 		ret->vm_failed = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "oom_kills", &v) && json_object_get_int(v) > 0)
+		ret->oom_kills = (unsigned)json_object_get_int(v);
 	const char *s = get_str(o, "report");
 	snprintf(ret->report, sizeof(ret->report), "%s", s ? s : "");
 	json_object_put(o);
@@ -154,6 +157,9 @@ char *vm_result_describe(const struct vm_result *r)
 {
 	if (r->vm_failed)
 		return xasprintf("failed: %s", r->report);
+	if (r->exited && r->oom_kills)
+		return xasprintf("exited %d (out of guest memory: %u process%s killed)", r->code,
+				 r->oom_kills, r->oom_kills == 1 ? "" : "es");
 	if (r->exited)
 		return xasprintf("exited %d", r->code);
 	if (r->signal)

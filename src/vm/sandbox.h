@@ -17,15 +17,25 @@
 #include "vm/vm.h"
 
 struct sandbox {
-	char *dir;        /* the tmpfs, until entered */
+	int root_fd;      /* the tmpfs (on top of "/" in our mount namespace), until entered */
+	char *dir;        /* the tmpfs through root_fd, until entered */
 	char *rootfs;     /* the guest's root inside it (host view before entering) */
+	void *filter;     /* the seccomp program from sandbox_filter_build(), or NULL */
+	size_t filter_len;
 	bool entered;
 };
 
-/* dirfd: a directory to make the tmpfs mount point in (the VM's state dir). */
-int sandbox_prepare(int dirfd, const char *dirpath, const char *rootfs, bool readonly,
-		    struct sandbox *ret, struct cell_err **err);
+/* rootfs: the guest's root to bind into the tmpfs, or NULL.  The tmpfs
+ * needs no mount point on the host (sandbox.c, new_root). */
+int sandbox_prepare(const char *rootfs, bool readonly, struct sandbox *ret, struct cell_err **err);
+/* Loads sb->filter when set (taking it), else builds the filter itself. */
 int sandbox_enter(struct sandbox *sb, enum vm_kind kind, struct cell_err **err);
+/* The seccomp filter as the kernel takes it (struct sock_filter[], *ret_len
+ * bytes, malloc'ed).  libseccomp takes ~0.4 ms to build it here, so the
+ * launcher builds it while the monitor starts and passes it along. */
+int sandbox_filter_build(void **ret, size_t *ret_len, struct cell_err **err);
+/* The largest program the kernel takes (BPF_MAXINSNS), in bytes. */
+#define SANDBOX_FILTER_MAX (4096 * 8)
 /* The guest root's path once entered ("/root"). */
 #define SANDBOX_ROOT "/root"
 void sandbox_clear(struct sandbox *sb);

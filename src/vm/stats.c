@@ -140,6 +140,9 @@ char *vm_stats_guest(struct lg *lg)
 	struct json_object *mem, *g = json_object_new_object(), *io = json_object_new_object();
 	json_object_object_get_ex(root, "memory", &mem);
 	json_object_object_add(mem, "allocated", json_object_new_uint64(allocated));
+	json_object_object_add(mem, "oom_kill",
+			       json_object_new_uint64(__atomic_load_n(&lg->stats.oom_kills,
+								      __ATOMIC_RELAXED)));
 	const struct lg_stats *s = &lg->stats;
 #define U(obj, name, v) json_object_object_add(obj, name, json_object_new_uint64(__atomic_load_n(&(v), __ATOMIC_RELAXED)))
 	U(g, "syscalls", s->syscalls);

@@ -26,6 +26,9 @@
 
 /* A light-guest program: the library entry point for `cell vm run` and
  * `cell run --isolation vm`. */
+#define VM_RLIMITS 16 /* RLIMIT_* below RLIM_NLIMITS */
+#define VM_NOFILE_MAX (1 << 20) /* the light guest's fs.nr_open: RLIMIT_NOFILE's ceiling */
+
 struct vm_guest_config {
 	const char *rootfs;    /* the program's whole file system */
 	char *const *argv;     /* argv[0]: absolute path in rootfs, or a name looked up in PATH */
@@ -39,6 +42,10 @@ struct vm_guest_config {
 	bool hugepages;        /* back guest RAM with transparent hugepages */
 	uint32_t uid, gid;     /* what getuid()/getgid() report */
 	const char *hostname;  /* uname()'s nodename; NULL: "cell" */
+	/* process.rlimits: the program's limit of resource r (soft, hard) if
+	 * bit r of rlimits_set; the others are the monitor's own. */
+	uint32_t rlimits_set;
+	uint64_t rlimits[VM_RLIMITS][2];
 };
 
 /* How a VM ended, as its caller should present it. */
@@ -49,6 +56,7 @@ struct vm_result {
 	bool core;         /* the signal's default action dumps core */
 	bool vm_failed;    /* the VM itself failed (triple fault, KVM error) */
 	char report[512];  /* what happened, when it was not a plain exit */
+	unsigned oom_kills; /* guest processes killed for want of guest RAM */
 };
 
 /* A Linux kernel booted by the x86 boot protocol (vmlinux or bzImage). */

@@ -10,7 +10,7 @@ import time
 
 import cellt
 
-PROGS = ("memfill", "fault", "getpid-loop", "threads", "sites")
+PROGS = ("memfill", "fault", "getpid-loop", "threads", "sites", "rlimits", "oom")
 
 
 def need_kvm():
@@ -49,13 +49,14 @@ def wait_reaped(t, pid, timeout=15):
         time.sleep(0.02)
 
 
-def native(r, *argv, timeout=60):
-    cp = subprocess.run(["chroot", r] + list(argv), capture_output=True, timeout=timeout)
+def native(r, *argv, timeout=60, prefix=()):
+    cp = subprocess.run([*prefix, "chroot", r] + list(argv), capture_output=True,
+                        timeout=timeout)
     return cp.returncode, cp.stdout
 
 
-def guest(t, r, *argv, timeout=60, opts=()):
-    cmd = [t.cell_bin, "--root", t.root, "vm", "run", *opts, "--rootfs", r,
+def guest(t, r, *argv, timeout=60, opts=(), prefix=()):
+    cmd = [*prefix, t.cell_bin, "--root", t.root, "vm", "run", *opts, "--rootfs", r,
            "--env", "PATH=/bin:/sbin:/usr/bin", "--env", "HOME=/root", "--"] + list(argv)
     cp = subprocess.run(cmd, capture_output=True, timeout=timeout)
     return cp.returncode, cp.stdout, cp.stderr
@@ -296,3 +297,93 @@ def test_bad_input(t):
     e = t.cell_fails("vm", "stop", "no-such-vm").err
     assert "no-such-vm" in e
     assert not os.listdir(os.path.join(t.root, "vm"))
+
+
+# The limits cell runs with: the guest inherits them as a native child would.
+LIMITS = ("prlimit", "--nofile=32:4096", "--fsize=1048576", "--core=0:8192",
+          "--stack=2097152", "--nproc=1")
+
+
+def test_rlimits_inherited_and_enforced_like_native(t):
+    """getrlimit/setrlimit, fork and execve inheritance, EMFILE, EFBIG and
+    SIGXFSZ, RLIMIT_STACK, RLIMIT_AS/DATA ENOMEM, RLIMIT_NPROC (root is
+    exempt), prlimit's rules: the same output and exit natively and in the
+    guest, both started under the same limits."""
+    r = rootfs(t)
+    for args in (["show"], ["nofile"], ["fsize", "/tmp/rl-fsize"], ["as"], ["data"],
+                 ["nproc"], ["set"], ["stack", "1024"], ["stack", "4096"]):
+        argv = ["/bin/vm-rlimits", *args]
+        nrc, nout = native(r, *argv, prefix=LIMITS)
+        grc, gout, gerr = guest(t, r, *argv, prefix=LIMITS)
+        assert (grc, gout) == (nrc, nout), \
+            f"{args}: native rc={nrc} out={nout!r}; vm rc={grc} out={gout!r} err={gerr[:500]!r}"
+    out = gout.decode()
+    assert "4096 KiB of stack: signal 11" in out, out
+    assert not os.path.exists(os.path.join(r, "tmp", "rl-fsize"))
+
+
+def test_rlimit_raised_by_guest_root_never_loosens_the_monitors(t):
+    """uid 0 in the guest raises a hard limit (root with CAP_SYS_RESOURCE);
+    the monitor's own RLIMIT_FSIZE still holds for what it writes."""
+    r = rootfs(t)
+    rc, out, err = guest(t, r, "/bin/vm-rlimits", "raise", prefix=LIMITS)
+    assert (rc, out) == (0, b"raise hard as uid 0: ok\nnofile 64 256\n"), (rc, out, err)
+    rc, out, err = guest(t, r, "/bin/sh", "-c",
+                         "ulimit -f unlimited && ulimit -f; "
+                         "dd if=/dev/zero of=/tmp/big bs=1M count=2 2>&1 | head -1; "
+                         "ls -l /tmp/big | awk '{print $5}'; rm /tmp/big",
+                         prefix=("prlimit", "--fsize=1048576:1048576"))
+    assert rc == 0 and out.decode().split("\n")[0] == "unlimited", (rc, out, err)
+    assert b"File too large" in out and out.decode().split("\n")[2] == "1048576", (out, err)
+
+
+def test_out_of_guest_memory_is_an_oom_kill(t):
+    """Touching more than --memory: SIGKILL as from Linux's OOM killer (cell
+    exits as a program killed by SIGKILL would), a clear report, and the
+    VM's result and stats count the kill."""
+    r = rootfs(t)
+    rc, out, err = guest(t, r, "/bin/vm-oom", "512", opts=("--memory", "64M"), timeout=120)
+    assert rc == -signal.SIGKILL, (rc, out, err)
+    e = err.decode()
+    assert "out of guest memory: killed pid 1 (vm-oom)" in e and "raise --memory" in e, e
+    assert e.count("out of guest memory") == 1, e
+    assert "Segmentation" not in e and "SIGSEGV" not in e, e
+    # from a shell: 137, as for an OOM-killed program
+    cp = subprocess.run(["/bin/sh", "-c", " ".join(
+        [t.cell_bin, "--root", t.root, "vm", "run", "--memory", "64M", "--rootfs", r, "--",
+         "/bin/vm-oom", "512"]) + "; echo status $?"], capture_output=True, timeout=120)
+    assert cp.stdout.strip().endswith(b"status 137"), cp
+    # a child is the biggest: it dies, its parent sees SIGKILL and goes on
+    rc, out, err = guest(t, r, "/bin/sh", "-c", "/bin/vm-oom child 512; echo after $?",
+                         opts=("--memory", "64M"), timeout=120)
+    assert (rc, out) == (0, b"child: signal 9\nafter 0\n"), (rc, out, err)
+    assert b"out of guest memory: killed pid 3 (vm-oom)" in err, err
+    # mapping more than the address space may hold is still ENOMEM, no kill
+    rc, out, err = guest(t, r, "/bin/vm-memfill", "1000000000", opts=("--memory", "64M"))
+    assert rc == 1 and b"out of guest memory" not in err, (rc, out, err)
+    # detached: stats while it runs, then the result
+    vid = t.new_id("vmo")
+    t.cell("vm", "run", "-d", "--name", vid, "--memory", "64M", "--rootfs", r, "--",
+           "/bin/sh", "-c", "/bin/vm-oom child 512; sleep 30")
+    pid = monitor_pid(t, vid)
+    deadline = time.time() + 30
+    while True:
+        stats = json.loads(t.cell("vm", "stats", vid).out)
+        if stats["memory"]["oom_kill"] == 1 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert stats["memory"]["oom_kill"] == 1, stats
+    t.cell("vm", "stop", vid)
+    wait_reaped(t, pid)
+    vid = t.new_id("vmo")
+    t.cell("vm", "run", "-d", "--name", vid, "--memory", "64M", "--rootfs", r, "--",
+           "/bin/vm-oom", "512")
+    pid = monitor_pid(t, vid)
+    wait_reaped(t, pid, timeout=60)
+    with open(os.path.join(t.root, "vm", vid, "result.json")) as f:
+        res = json.load(f)
+    assert res["signal"] == signal.SIGKILL and res["oom_kills"] == 1, res
+    listed = json.loads(t.cell("vm", "list", "--format", "json").out)
+    mine = [v for v in listed if v["id"] == vid]
+    assert mine and "out of guest memory" in json.dumps(mine[0]), listed
+    assert not os.path.exists(os.path.join(t.root, "vm", vid))

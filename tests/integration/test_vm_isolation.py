@@ -216,7 +216,9 @@ def test_bad_input_refused_clearly(t):
         (lambda c: c["process"].update(terminal=True), "process.terminal"),
         (lambda c: c["root"].update(path="no-such-root"), "root.path"),
         (lambda c: c["process"].update(rlimits=[{"type": "RLIMIT_NOFILE", "soft": 64,
-                                                  "hard": 64}]), "process.rlimits[0]"),
+                                                  "hard": 32}]), "process.rlimits[0]"),
+        (lambda c: c["process"].update(rlimits=[{"type": "RLIMIT_NOFILE", "soft": 64,
+                                                  "hard": 1 << 30}]), "process.rlimits[0]"),
         (lambda c: c["mounts"].append({"destination": "/data", "type": "bind",
                                        "source": "/tmp", "options": ["rbind"]}), "mounts["),
         (lambda c: c["linux"].update(resources={"memory": {"limit": 1 << 20}}),
@@ -258,6 +260,30 @@ def test_bad_input_refused_clearly(t):
         os.path.join(t.root, "vm")) else True
 
 
+def test_rlimits_honoured_as_in_a_container(t):
+    """process.rlimits reach the guest and are enforced there as a container
+    enforces them: limits seen, EMFILE, EFBIG + SIGXFSZ, and RLIMIT_NPROC
+    for a user other than root."""
+    rl = [{"type": "RLIMIT_NOFILE", "soft": 32, "hard": 64},
+          {"type": "RLIMIT_FSIZE", "soft": 1 << 20, "hard": 1 << 20},
+          {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+          {"type": "RLIMIT_NPROC", "soft": 1, "hard": 1}]
+
+    def edit(c):
+        c["process"]["rlimits"] = rl
+        c["process"]["user"] = {"uid": 54321, "gid": 54321}
+        c["root"]["readonly"] = False
+    for args in (["show"], ["nofile"], ["fsize", "/tmp/rl-fsize"], ["nproc"]):
+        b = bundle(t, ["/bin/vm-rlimits", *args], edit, extra=("vm-rlimits",))
+        c = t.run(b, check=False)
+        vid, v = vm_run(t, b)
+        assert (v.rc, v.out) == (c.rc, c.out), f"{args}: container {c}, vm {v}"
+        nothing_left(t, vid)
+    assert "fork: Resource temporarily unavailable" in v.out, v
+    vid, v = vm_run(t, bundle(t, ["/bin/vm-rlimits", "show"], edit, extra=("vm-rlimits",)))
+    assert "start nofile 32 64\n" in v.out and "start fsize 1048576 1048576\n" in v.out, v
+
+
 def vm_cgroup_file(vid, sub, name):
     for d in cellt.cgroups_named({vid}):
         f = os.path.join(d, sub, name)
@@ -271,9 +297,9 @@ def test_memory_limit_is_guest_ram(t):
     res = lambda c: c["linux"].update(resources={"memory": {"limit": lim}})  # noqa: E731
     vid, r = vm_run(t, bundle(t, ["vm-memfill", "8"], res, extra=["vm-memfill"]))
     assert r.rc == 0 and "8 MiB checksum" in r.out, r
-    # beyond guest RAM: the program dies (docs/vm.md: SIGSEGV from an unfillable fault)
+    # beyond guest RAM: the OOM killer's SIGKILL, as a container's would be
     vid, r = vm_run(t, bundle(t, ["vm-memfill", "64"], res, extra=["vm-memfill"]))
-    assert r.rc == 128 + signal.SIGSEGV and "page fault" in r.err, r
+    assert r.rc == 128 + signal.SIGKILL and "out of guest memory" in r.err, r
     nothing_left(t, vid)
     # the monitor's cgroup: guest RAM + max(RAM/8, 64 MiB)
     vid, _ = vm_run(t, bundle(t, ["sleep", "60"], res), "-d", check=True)

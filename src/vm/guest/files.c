@@ -102,22 +102,26 @@ static void grow(struct lg_files *fs, int fd)
 	int n = fs->nfd ? fs->nfd : 16;
 	while (n <= fd)
 		n *= 2;
-	if (n > LG_NOFILE)
-		n = LG_NOFILE;
+	if (n > LG_NOFILE_MAX)
+		n = LG_NOFILE_MAX;
 	fs->fd = xrealloc(fs->fd, (size_t)n * sizeof(*fs->fd));
 	memset(fs->fd + fs->nfd, 0, (size_t)(n - fs->nfd) * sizeof(*fs->fd));
 	fs->nfd = n;
 }
 
-int lg_fd_install(struct lg_files *fs, struct lg_file *f, int min, bool cloexec)
+int lg_fd_install(struct lg_files *fs, struct lg_file *f, int min, bool cloexec, unsigned limit)
 {
-	if (min < 0 || min >= LG_NOFILE)
+	if (limit > LG_NOFILE_MAX)
+		limit = LG_NOFILE_MAX;
+	if (min < 0)
 		return -EINVAL;
+	if ((unsigned)min >= limit)
+		return -EMFILE;
 	pthread_mutex_lock(&fs->lock);
 	int fd = min;
 	while (fd < fs->nfd && fs->fd[fd].file)
 		fd++;
-	if (fd >= LG_NOFILE) {
+	if ((unsigned)fd >= limit) {
 		pthread_mutex_unlock(&fs->lock);
 		return -EMFILE;
 	}
@@ -129,7 +133,7 @@ int lg_fd_install(struct lg_files *fs, struct lg_file *f, int min, bool cloexec)
 
 int lg_fd_install_at(struct lg_files *fs, struct lg_file *f, int fd, bool cloexec)
 {
-	if (fd < 0 || fd >= LG_NOFILE)
+	if (fd < 0 || fd >= LG_NOFILE_MAX)
 		return -EBADF;
 	pthread_mutex_lock(&fs->lock);
 	grow(fs, fd);

@@ -23,5 +23,7 @@ int lg_io_wait(struct lg_task *t, int hostfd, short events);
 int lg_temp_sigmask(struct lg_task *t, uint64_t umask, uint64_t size);
 /* fstat into program memory (sys-fd.c). */
 long lg_stat_fd(struct lg_task *t, int hostfd, uint64_t va);
+/* ftruncate for the program: growing past RLIMIT_FSIZE is SIGXFSZ + EFBIG. */
+long lg_truncate_host(struct lg_task *t, int hostfd, int64_t len);
 
 #endif

@@ -205,7 +205,11 @@ struct lg_files {
 	int nfd;
 };
 
-#define LG_NOFILE 1024 /* RLIMIT_NOFILE as the guest sees it */
+/* The most fds a guest process may have: RLIMIT_NOFILE's ceiling, as
+ * Linux's fs.nr_open (whose default it is).  The soft limit is checked
+ * by the callers of lg_fd_install (lg_rlimit_nofile). */
+#define LG_NOFILE_MAX VM_NOFILE_MAX
+#define LG_FD_SETSIZE 1024 /* select(2)'s sets: glibc's FD_SETSIZE */
 
 struct lg_file *lg_file_new(int hostfd, enum lg_file_kind kind, uint32_t flags, const char *path);
 struct lg_file *lg_file_get(struct lg_file *f);
@@ -215,8 +219,9 @@ enum lg_file_kind lg_file_kind_of(int hostfd);
 struct lg_files *lg_files_new(void);
 struct lg_files *lg_files_dup(struct lg_files *f);
 void lg_files_put(struct lg_files *f);
-/* Install f (a reference is taken) at the lowest fd >= min; -EMFILE. */
-int lg_fd_install(struct lg_files *fs, struct lg_file *f, int min, bool cloexec);
+/* Install f (a reference is taken) at the lowest fd >= min below limit
+ * (RLIMIT_NOFILE); -EMFILE. */
+int lg_fd_install(struct lg_files *fs, struct lg_file *f, int min, bool cloexec, unsigned limit);
 /* Install at exactly fd, closing what was there. */
 int lg_fd_install_at(struct lg_files *fs, struct lg_file *f, int fd, bool cloexec);
 /* A new reference to fd's file, or NULL (EBADF). */
@@ -260,6 +265,8 @@ struct lg_sigpending {
 
 enum lg_proc_state { LG_PROC_ALIVE, LG_PROC_ZOMBIE };
 
+#define LG_NRLIMITS 16 /* RLIM_NLIMITS */
+
 struct lg_fs { /* cwd and umask, shared with CLONE_FS */
 	int refs;
 	char *cwd; /* absolute, normalised */
@@ -289,7 +296,8 @@ struct lg_proc {
 	int exit_signal;       /* sent to the parent at death (SIGCHLD, or clone's choice) */
 	uint64_t alarm_ns, alarm_interval_ns; /* ITIMER_REAL: monotonic deadline, period */
 	int pdeath_sig;
-	uint64_t rlim[16][2];  /* RLIMIT_*: soft, hard */
+	uint64_t rlim[LG_NRLIMITS][2]; /* RLIMIT_*: soft, hard (rlimit.c; lg->lock) */
+	bool oom_killed;       /* chosen by the OOM killer (oom.c), dying */
 	uint32_t uid, gid;     /* real = effective = saved: the light guest keeps one */
 };
 
@@ -371,6 +379,7 @@ struct lg_stats {
 	uint64_t read_bytes, write_bytes;
 	uint64_t forks, execs;
 	uint64_t pt_flushes;
+	uint64_t oom_kills;   /* processes the OOM killer killed (oom.c; lg->lock) */
 };
 
 /* What the embedding monitor wants done in each vCPU thread (cgroup). */
@@ -435,6 +444,9 @@ int lg_pid_alloc(struct lg *lg, struct lg_proc *p);
 struct lg_proc *lg_proc_find(struct lg *lg, int pid);
 /* Start t on a worker (reusing an idle one). */
 int lg_task_start(struct lg *lg, struct lg_task *t, struct cell_err **err);
+/* A worker (its vCPU and thread) made ahead, idle in the pool for the next
+ * lg_task_start(): lg_start() makes the first while it loads the program. */
+int lg_worker_prestart(struct lg *lg, struct cell_err **err);
 /* The task leaves: for the last thread the process becomes a zombie,
  * its parent gets SIGCHLD, its children go to init. */
 void lg_task_exit(struct lg_task *t);
@@ -472,6 +484,45 @@ void lg_fatal(struct lg *lg, int err, const char *fmt, ...) __attribute__((forma
 /* Start the timer thread if it is not running (0 or -EAGAIN). */
 long lg_timer_start(struct lg *lg);
 void lg_timer_stop(struct lg *lg);
+
+/* ---- rlimit.c: per-process resource limits ------------------------------- */
+/* The first process's limits: the monitor's own (as a native child would
+ * inherit them), then what cfg.rlimits sets.  Guest limits are the
+ * monitor's bookkeeping only: setrlimit in the guest never changes the
+ * monitor's, so a guest can never loosen what the host enforces on it. */
+void lg_rlimits_init(const struct lg *lg, uint64_t rlim[LG_NRLIMITS][2]);
+/* A soft limit of t's process (RLIM_INFINITY: none). */
+uint64_t lg_rlimit(const struct lg_task *t, unsigned res);
+unsigned lg_rlimit_nofile(const struct lg_task *t);
+/* RLIMIT_FSIZE for a write of a regular file at off (-1: the file
+ * position, or its end with O_APPEND): how many bytes may go (*max), or
+ * -EFBIG with SIGXFSZ queued, as Linux's generic_write_check_limits. */
+struct lg_file;
+long lg_rlimit_fsize(struct lg_task *t, const struct lg_file *f, int64_t off, uint64_t *max);
+/* A file growing to size (ftruncate, fallocate): 0 or -EFBIG + SIGXFSZ. */
+long lg_rlimit_fsize_to(struct lg_task *t, uint64_t size);
+/* RLIMIT_NPROC before a new task of t's uid: 0 or -EAGAIN (uid 0 is
+ * exempt, as Linux's INIT_USER).  lg->lock held. */
+int lg_rlimit_nproc_locked(struct lg_task *t);
+/* RLIMIT_AS and RLIMIT_DATA before the address space grows by len bytes
+ * of a mapping with prot/flags (LG_VMA_*), [start, start+len) replacing
+ * what is there: 0 or -ENOMEM (Linux's may_expand_vm).  mm->lock held. */
+int lg_rlimit_may_expand(struct lg_task *t, uint64_t start, uint64_t len, uint32_t prot,
+			 uint32_t flags);
+/* RLIMIT_DATA before mprotect makes private pages of [start, start+len)
+ * writable (they become data): 0 or -ENOMEM (mprotect_fixup). */
+int lg_rlimit_may_protect(struct lg_task *t, uint64_t start, uint64_t len, uint32_t prot);
+/* The main stack's growth limit for exec from RLIMIT_STACK. */
+uint64_t lg_rlimit_stack_size(uint64_t rlim);
+
+/* ---- oom.c: out of guest memory -------------------------------------------- */
+/* No frame for a fault of a process using mm: kill the largest process
+ * with SIGKILL (once; it frees its frames as it dies) and log it.  True
+ * when the caller should wait a moment and retry (another process is
+ * dying), false when its own process is the victim (fail the access). */
+bool lg_oom(struct lg *lg, struct lg_mm *mm);
+/* The same from a task: waits out another victim's death itself. */
+bool lg_oom_task(struct lg_task *t);
 
 /* ---- sys-futex.c ---------------------------------------------------------- */
 long lg_futex_wake(struct lg *lg, struct lg_mm *mm, uint64_t uaddr, int n, uint32_t bitset);

@@ -61,7 +61,13 @@ static void *worker_main(void *arg)
 		clear_child_tid(t);
 		pthread_mutex_lock(&lg->lock);
 		t->proc->utime_ns += thread_cpu_ns() - cpu0;
+		/* As Linux's exit_mm() before exit_notify(): the frames are
+		 * free by the time a parent's wait returns (the OOM killer's
+		 * victim has given them back). */
+		struct lg_mm *mm = t->mm;
+		t->mm = NULL;
 		pthread_mutex_unlock(&lg->lock);
+		lg_mm_put(mm);
 		lg_task_exit(t);
 		lg_task_free(t);
 		pthread_mutex_lock(&lg->lock);
@@ -108,6 +114,19 @@ static int worker_new(struct lg *lg, struct lg_worker **ret, struct cell_err **e
 	}
 	w->started = true;
 	*ret = w;
+	return 0;
+}
+
+int lg_worker_prestart(struct lg *lg, struct cell_err **err)
+{
+	struct lg_worker *w;
+	int r = worker_new(lg, &w, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&lg->lock);
+	w->next_idle = lg->idle;
+	lg->idle = w;
+	pthread_mutex_unlock(&lg->lock);
 	return 0;
 }
 

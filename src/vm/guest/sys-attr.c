@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "vm/guest/io.h"
 #include "vm/guest/path.h"
 
 #define AT_FD(x) ((int)(x))
@@ -136,7 +137,7 @@ LG_SYS(truncate)
 	_cleanup_close_ int fd = -1;
 	if ((r = lg_path_open(t, AT_FDCWD, path, O_WRONLY, 0, 0, &fd)) < 0)
 		return r;
-	return errno_or(ftruncate(fd, (off_t)a[1]));
+	return lg_truncate_host(t, fd, (int64_t)a[1]);
 }
 
 static long set_cwd(struct lg_task *t, int fd, const char *lexical)

@@ -155,7 +155,12 @@ static long do_execve(struct lg_task *t, int dirfd, uint64_t upath, uint64_t uar
 		return r;
 	struct lg_image img;
 	_cleanup_err_ struct cell_err *err = NULL;
-	r = lg_exec_prepare(t, abs, argv, envp, &img, &err);
+	/* No frames for the new image: the OOM killer, then try again (or
+	 * fail into this process's own SIGKILL, as Linux's execve would). */
+	while ((r = lg_exec_prepare(t, abs, argv, envp, &img, &err)) == -ENOMEM && lg_oom_task(t)) {
+		cell_err_free(err);
+		err = NULL;
+	}
 	if (r < 0) {
 		if (r == -ENOEXEC)
 			cell_log(CELL_LOG_INFO, "light guest: execve: %s", err->msg);

@@ -133,6 +133,11 @@ LG_SYS(sendfile)
 		goto done;
 	}
 	size_t count = a[3] > (1u << 20) ? (1u << 20) : a[3];
+	uint64_t max;
+	if (a[3] && (r = lg_rlimit_fsize(t, out, -1, &max)) < 0)
+		goto done;
+	if (a[3] && count > max)
+		count = (size_t)max;
 	for (;;) {
 		ssize_t n = off >= 0 ? sendfile(out->hostfd, in->hostfd, (off_t *)&off, count)
 				     : sendfile(out->hostfd, in->hostfd, NULL, count);
@@ -164,9 +169,21 @@ LG_SYS(copy_file_range)
 	return -EXDEV; /* callers fall back to read and write */
 }
 
+/* Growing a file past RLIMIT_FSIZE: SIGXFSZ and EFBIG (inode_newsize_ok). */
+long lg_truncate_host(struct lg_task *t, int hostfd, int64_t len)
+{
+	struct stat st;
+	if (len > 0 && fstat(hostfd, &st) == 0 && st.st_size < len) {
+		long r = lg_rlimit_fsize_to(t, (uint64_t)len);
+		if (r < 0)
+			return r;
+	}
+	return errno_or(ftruncate(hostfd, (off_t)len));
+}
+
 LG_SYS(ftruncate)
 {
-	return WITH_FILE((int)a[0], f, errno_or(ftruncate(f->hostfd, (off_t)a[1])));
+	return WITH_FILE((int)a[0], f, lg_truncate_host(t, f->hostfd, (int64_t)a[1]));
 }
 
 LG_SYS(fsync) { return WITH_FILE((int)a[0], f, errno_or(fsync(f->hostfd))); }

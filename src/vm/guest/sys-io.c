@@ -73,6 +73,14 @@ static ssize_t host_xfer(struct lg_file *f, struct iovec *iov, unsigned n, bool 
 	return write ? writev(f->hostfd, iov, (int)n) : readv(f->hostfd, iov, (int)n);
 }
 
+static bool has_bytes(const struct lg_useg *segs, unsigned nseg)
+{
+	for (unsigned i = 0; i < nseg; i++)
+		if (segs[i].len)
+			return true;
+	return false;
+}
+
 long lg_io_xfer(struct lg_task *t, struct lg_file *f, const struct lg_useg *segs, unsigned nseg,
 		bool write, int64_t off)
 {
@@ -85,14 +93,22 @@ long lg_io_xfer(struct lg_task *t, struct lg_file *f, const struct lg_useg *segs
 	for (unsigned i = 0; i < nseg; i++)
 		if (segs[i].va >= LG_VA_USER_END || segs[i].len > LG_VA_USER_END - segs[i].va)
 			return segs[i].len ? -EFAULT : 0;
+	uint64_t max = (uint64_t)MAX_RW_COUNT, fsize;
+	if (write && has_bytes(segs, nseg)) {
+		long e = lg_rlimit_fsize(t, f, off, &fsize);
+		if (e < 0)
+			return e;
+		if (fsize < max)
+			max = fsize;
+	}
 	struct iovec iov[MAX_HOST_IOV];
 	unsigned n = 0;
 	size_t total = 0;
 	pthread_rwlock_rdlock(&t->mm->lock);
-	for (unsigned i = 0; i < nseg && n < MAX_HOST_IOV && total < (size_t)MAX_RW_COUNT; i++) {
+	for (unsigned i = 0; i < nseg && n < MAX_HOST_IOV && total < (size_t)max; i++) {
 		size_t want = segs[i].len, got;
-		if (want > (size_t)MAX_RW_COUNT - total)
-			want = (size_t)MAX_RW_COUNT - total;
+		if (want > (size_t)max - total)
+			want = (size_t)max - total;
 		unsigned k;
 		if (want == 0)
 			continue;
@@ -208,7 +224,9 @@ LG_SYS(close_range)
 	unsigned first = (unsigned)a[0], last = (unsigned)a[1];
 	if (first > last || (a[2] & ~(uint64_t)4 /* CLOSE_RANGE_CLOEXEC */))
 		return -EINVAL;
-	for (unsigned fd = first; fd <= last && fd < LG_NOFILE; fd++) {
+	/* fds past the table's end are closed already */
+	unsigned end = (unsigned)__atomic_load_n(&t->files->nfd, __ATOMIC_RELAXED);
+	for (unsigned fd = first; fd <= last && fd < end; fd++) {
 		if (a[2] & 4)
 			lg_fd_cloexec(t->files, (int)fd, 1);
 		else
@@ -222,6 +240,10 @@ static long dup_to(struct lg_task *t, int oldfd, int newfd, bool cloexec)
 	struct lg_file *f = lg_fd_get(t->files, oldfd);
 	if (!f)
 		return -EBADF;
+	if (newfd < 0 || (unsigned)newfd >= lg_rlimit_nofile(t)) {
+		lg_file_put(f);
+		return -EBADF;
+	}
 	long r = lg_fd_install_at(t->files, f, newfd, cloexec);
 	lg_file_put(f);
 	return r;
@@ -232,7 +254,7 @@ LG_SYS(dup)
 	struct lg_file *f = lg_fd_get(t->files, (int)a[0]);
 	if (!f)
 		return -EBADF;
-	long r = lg_fd_install(t->files, f, 0, false);
+	long r = lg_fd_install(t->files, f, 0, false, lg_rlimit_nofile(t));
 	lg_file_put(f);
 	return r;
 }
@@ -265,9 +287,10 @@ static long new_pipe(struct lg_task *t, uint64_t ufds, uint64_t flags)
 	struct lg_file *r = lg_file_new(p[0], LG_FILE_POLL, O_RDONLY | fl, NULL);
 	struct lg_file *w = lg_file_new(p[1], LG_FILE_POLL, O_WRONLY | fl, NULL);
 	bool ce = flags & O_CLOEXEC;
-	int fds[2] = { lg_fd_install(t->files, r, 0, ce), -1 };
+	unsigned nofile = lg_rlimit_nofile(t);
+	int fds[2] = { lg_fd_install(t->files, r, 0, ce, nofile), -1 };
 	if (fds[0] >= 0)
-		fds[1] = lg_fd_install(t->files, w, 0, ce);
+		fds[1] = lg_fd_install(t->files, w, 0, ce, nofile);
 	long ret = 0;
 	if (fds[1] < 0)
 		ret = fds[0] < 0 ? fds[0] : fds[1];
@@ -311,8 +334,9 @@ LG_SYS(fcntl)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		r = (int64_t)a[2] < 0 || a[2] >= LG_NOFILE ? -EINVAL
-			: lg_fd_install(t->files, f, (int)a[2], cmd == F_DUPFD_CLOEXEC);
+		r = (int64_t)a[2] < 0 || a[2] >= lg_rlimit_nofile(t) ? -EINVAL
+			: lg_fd_install(t->files, f, (int)a[2], cmd == F_DUPFD_CLOEXEC,
+					lg_rlimit_nofile(t));
 		break;
 	case F_GETFD:
 		r = lg_fd_cloexec(t->files, fd, -1) ? FD_CLOEXEC : 0;

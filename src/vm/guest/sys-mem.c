@@ -1,6 +1,9 @@
 /* Memory calls: brk, mmap and friends, all bookkeeping in the monitor
  * (mm.c); the program never faults for memory it asked for, except in
- * mappings made with MAP_NORESERVE and the stack, which fill in lazily. */
+ * mappings made with MAP_NORESERVE, the stack, and mappings larger than
+ * the free guest RAM, which fill in lazily.  As Linux, memory is
+ * overcommitted: running out of frames later is the OOM killer's (oom.c);
+ * ENOMEM here means the address space or RLIMIT_AS/RLIMIT_DATA. */
 #include "vm/guest/sys.h"
 
 #include <errno.h>
@@ -30,6 +33,17 @@ static bool range_free(struct lg_mm *mm, uint64_t start, uint64_t end)
 	return true;
 }
 
+/* lg_mm_map, lazily when the frames are not there now (Linux overcommits
+ * too): a touch with no frame left is then an OOM kill, not ENOMEM. */
+static int map_overcommit(struct lg_mm *mm, uint64_t start, uint64_t len, uint32_t prot,
+			  uint32_t flags)
+{
+	int r = lg_mm_map(mm, start, len, prot, flags);
+	if (r == -ENOMEM && !(flags & LG_VMA_LAZY))
+		r = lg_mm_map(mm, start, len, prot, flags | LG_VMA_LAZY);
+	return r;
+}
+
 LG_SYS(brk)
 {
 	struct lg_mm *mm = t->mm;
@@ -43,7 +57,8 @@ LG_SYS(brk)
 	page_up(want, &new_end);
 	if (new_end > old_end) {
 		if (!range_free(mm, old_end, new_end) ||
-		    lg_mm_map(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE, 0) < 0)
+		    lg_rlimit_may_expand(t, old_end, new_end - old_end, PROT_READ | PROT_WRITE, 0) < 0 ||
+		    map_overcommit(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE, 0) < 0)
 			goto out;
 	} else if (new_end < old_end) {
 		lg_mm_unmap(mm, new_end, old_end - new_end);
@@ -69,10 +84,11 @@ static long fill_from_file(struct lg_task *t, struct lg_file *f, uint64_t start,
 	struct lg_mm *mm = t->mm;
 	while (len > 0) {
 		uint64_t gpa;
+		int e = 0;
 		if (lg_mm_translate(mm, start, false, &gpa) < 0 &&
-		    (lg_mm_fault(mm, start, false, false) < 0 ||
+		    ((e = lg_mm_fault(mm, start, false, false)) < 0 ||
 		     lg_mm_translate(mm, start, false, &gpa) < 0))
-			return 0; /* PROT_NONE: nothing to fill */
+			return e == -ENOMEM ? e : 0; /* PROT_NONE: nothing to fill */
 		size_t n = PAGE - (start & (PAGE - 1));
 		if (n > len)
 			n = len;
@@ -143,7 +159,10 @@ static long do_mmap(struct lg_task *t, uint64_t addr, uint64_t len, uint32_t pro
 	if (anon && ((flags & MAP_NORESERVE) || len > free_bytes(t->lg) / 2))
 		vflags |= LG_VMA_LAZY;
 	if (r == 0)
-		r = lg_mm_map(mm, start, len, prot, vflags);
+		r = lg_rlimit_may_expand(t, start, len, prot, vflags);
+	if (r == 0)
+		r = anon ? map_overcommit(mm, start, len, prot, vflags)
+			 : lg_mm_map(mm, start, len, prot, vflags);
 	if (r == 0 && f && (r = fill_from_file(t, f, start, len, off)) < 0)
 		lg_mm_unmap(mm, start, len);
 	pthread_rwlock_unlock(&mm->lock);
@@ -176,14 +195,17 @@ LG_SYS(mprotect)
 	if (len == 0)
 		return 0;
 	pthread_rwlock_wrlock(&t->mm->lock);
-	long r = lg_mm_protect(t->mm, a[0], len, prot);
+	long r = lg_rlimit_may_protect(t, a[0], len, prot);
+	if (r == 0)
+		r = lg_mm_protect(t->mm, a[0], len, prot);
 	pthread_rwlock_unlock(&t->mm->lock);
 	return r;
 }
 
-static long do_mremap(struct lg_mm *mm, uint64_t old, uint64_t oldlen, uint64_t newlen,
+static long do_mremap(struct lg_task *t, uint64_t old, uint64_t oldlen, uint64_t newlen,
 		      uint64_t flags, uint64_t want)
 {
+	struct lg_mm *mm = t->mm;
 	const struct lg_vma *v = lg_mm_find_vma(mm, old);
 	if (!v || v->end < old + oldlen)
 		return -EFAULT;
@@ -193,10 +215,12 @@ static long do_mremap(struct lg_mm *mm, uint64_t old, uint64_t oldlen, uint64_t 
 			lg_mm_unmap(mm, old + newlen, oldlen - newlen);
 		if (!(flags & MREMAP_FIXED) || want == old)
 			return (long)old;
+	} else if (lg_rlimit_may_expand(t, old + oldlen, newlen - oldlen, prot, vflags) < 0) {
+		return -ENOMEM;
 	}
 	if (!(flags & MREMAP_FIXED) && range_free(mm, old + oldlen, old + newlen) &&
 	    old + newlen <= LG_VA_USER_END) {
-		long r = lg_mm_map(mm, old + oldlen, newlen - oldlen, prot, vflags);
+		long r = map_overcommit(mm, old + oldlen, newlen - oldlen, prot, vflags);
 		return r < 0 ? r : (long)old;
 	}
 	if (!(flags & MREMAP_MAYMOVE))
@@ -210,9 +234,11 @@ static long do_mremap(struct lg_mm *mm, uint64_t old, uint64_t oldlen, uint64_t 
 		r = lg_mm_move(mm, old, to, keep);
 	if (r == 0 && oldlen > keep)
 		lg_mm_unmap(mm, old + keep, oldlen - keep);
+	/* Eager as the mapping was; what finds no frame now fills in on touch. */
 	if (r == 0 && !(vflags & LG_VMA_LAZY))
-		for (uint64_t va = to + keep; va < to + newlen && r == 0; va += PAGE)
-			r = lg_mm_fault(mm, va, false, false);
+		for (uint64_t va = to + keep; va < to + newlen; va += PAGE)
+			if (lg_mm_fault(mm, va, false, false) < 0)
+				break;
 	return r < 0 ? r : (long)to;
 }
 
@@ -224,7 +250,7 @@ LG_SYS(mremap)
 	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) || oldlen == 0)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&t->mm->lock);
-	long r = do_mremap(t->mm, old, oldlen, newlen, flags, a[4]);
+	long r = do_mremap(t, old, oldlen, newlen, flags, a[4]);
 	pthread_rwlock_unlock(&t->mm->lock);
 	return r;
 }

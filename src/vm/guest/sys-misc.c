@@ -1,4 +1,4 @@
-/* Time, identity, uname, limits, randomness and other small calls. */
+/* Time, identity, uname, randomness and other small calls (limits: rlimit.c). */
 #include "vm/guest/sys.h"
 
 #include <errno.h>
@@ -19,7 +19,6 @@
 #include "vm/arch/x86/layout.h"
 
 #define CLK_TCK 100
-#define NRLIM 16
 
 LG_SYS(uname)
 {
@@ -153,64 +152,6 @@ LG_SYS(nanosleep) { return do_sleep(t, CLOCK_MONOTONIC, false, a[0], a[1]); }
 LG_SYS(clock_nanosleep)
 {
 	return do_sleep(t, (clockid_t)a[0], a[1] & TIMER_ABSTIME, a[2], a[3]);
-}
-
-static long rlimit(struct lg_task *t, unsigned res, const uint64_t *newv, uint64_t *oldv)
-{
-	if (res >= NRLIM)
-		return -EINVAL;
-	struct lg *lg = t->lg;
-	pthread_mutex_lock(&lg->lock);
-	uint64_t *cur = t->proc->rlim[res];
-	long r = 0;
-	if (oldv) {
-		oldv[0] = cur[0];
-		oldv[1] = cur[1];
-	}
-	if (newv) {
-		if (newv[0] > newv[1])
-			r = -EINVAL;
-		else if (newv[1] > cur[1] && t->proc->uid != 0)
-			r = -EPERM;
-		else if (res == RLIMIT_NOFILE && newv[1] > LG_NOFILE)
-			r = -EPERM;
-		else {
-			cur[0] = newv[0];
-			cur[1] = newv[1];
-		}
-	}
-	pthread_mutex_unlock(&lg->lock);
-	return r;
-}
-
-LG_SYS(getrlimit)
-{
-	uint64_t v[2];
-	long r = rlimit(t, (unsigned)a[0], NULL, v);
-	if (r == 0 && lg_copy_to(t->mm, a[1], v, sizeof(v)) < 0)
-		r = -EFAULT;
-	return r;
-}
-
-LG_SYS(setrlimit)
-{
-	uint64_t v[2];
-	if (lg_copy_from(t->mm, v, a[1], sizeof(v)) < 0)
-		return -EFAULT;
-	return rlimit(t, (unsigned)a[0], v, NULL);
-}
-
-LG_SYS(prlimit64)
-{
-	if (a[0] && (int)a[0] != t->proc->pid)
-		return -EPERM; /* only one's own limits */
-	uint64_t nv[2], ov[2];
-	if (a[2] && lg_copy_from(t->mm, nv, a[2], sizeof(nv)) < 0)
-		return -EFAULT;
-	long r = rlimit(t, (unsigned)a[1], a[2] ? nv : NULL, ov);
-	if (r == 0 && a[3] && lg_copy_to(t->mm, a[3], ov, sizeof(ov)) < 0)
-		r = -EFAULT;
-	return r;
 }
 
 LG_SYS(getrusage)

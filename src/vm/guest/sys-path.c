@@ -111,7 +111,7 @@ static long do_open(struct lg_task *t, int dirfd, uint64_t upath, int flags, mod
 	uint32_t gflags = (uint32_t)flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECT |
 					     O_NOATIME | O_DSYNC | O_SYNC | O_LARGEFILE);
 	struct lg_file *f = lg_file_new(fd, kind, gflags, p);
-	long ret = lg_fd_install(t->files, f, 0, flags & O_CLOEXEC);
+	long ret = lg_fd_install(t->files, f, 0, flags & O_CLOEXEC, lg_rlimit_nofile(t));
 	lg_file_put(f);
 	return ret;
 }

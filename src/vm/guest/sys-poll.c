@@ -73,8 +73,8 @@ static long wait_fds(struct lg_task *t, struct gpollfd *g, unsigned n, int64_t t
 
 static long do_poll(struct lg_task *t, uint64_t ufds, uint64_t nfds, int64_t timeout_ns)
 {
-	if (nfds > LG_NOFILE)
-		return -EINVAL;
+	if (nfds > lg_rlimit_nofile(t))
+		return -EINVAL; /* Linux: more than RLIMIT_NOFILE */
 	_cleanup_free_ struct gpollfd *g = xcalloc(nfds ? nfds : 1, sizeof(*g));
 	if (lg_copy_from(t->mm, g, ufds, nfds * sizeof(*g)) < 0)
 		return -EFAULT;
@@ -137,10 +137,10 @@ LG_SYS(ppoll)
 /* select(2) as poll: nfds bits of up to three fd_sets. */
 static long do_select(struct lg_task *t, uint64_t nfds, uint64_t sets[3], int64_t timeout_ns)
 {
-	if ((int64_t)nfds < 0 || nfds > LG_NOFILE)
+	if ((int64_t)nfds < 0 || nfds > LG_FD_SETSIZE)
 		return -EINVAL;
 	size_t words = (nfds + 63) / 64;
-	uint64_t in[3][LG_NOFILE / 64] = { { 0 } }, out[3][LG_NOFILE / 64] = { { 0 } };
+	uint64_t in[3][LG_FD_SETSIZE / 64] = { { 0 } }, out[3][LG_FD_SETSIZE / 64] = { { 0 } };
 	for (int k = 0; k < 3; k++)
 		if (sets[k] && lg_copy_from(t->mm, in[k], sets[k], words * 8) < 0)
 			return -EFAULT;

@@ -100,7 +100,9 @@ static void child_regs(struct lg_task *t, struct lg_task *c, const struct clone_
 static int link_child(struct lg_task *t, struct lg_task *c, const struct clone_req *q)
 {
 	struct lg *lg = t->lg;
-	int r;
+	int r = lg_rlimit_nproc_locked(t);
+	if (r < 0)
+		return r;
 	if (q->flags & CLONE_THREAD) {
 		struct lg_proc *p = t->proc;
 		if ((r = lg_pid_alloc(lg, p)) < 0)
@@ -183,7 +185,10 @@ static long do_clone(struct lg_task *t, const struct clone_req *q)
 		return -EINVAL;
 	struct lg *lg = t->lg;
 	struct lg_task *c = lg_task_alloc(lg);
-	int r = share_or_copy(t, c, q);
+	int r;
+	/* fork copies private pages now: no frames is the OOM killer's */
+	while ((r = share_or_copy(t, c, q)) == -ENOMEM && lg_oom_task(t))
+		;
 	if (r < 0) {
 		lg_task_free(c);
 		return r;

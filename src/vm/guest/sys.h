@@ -4,7 +4,8 @@
  *   sys-mem.c    brk, mmap, munmap, mprotect...
  *   sys-proc.c   clone/fork, execve, exit, wait, pids, futex
  *   sys-signal.c signal masks, actions, kill
- *   sys-misc.c   time, identity, uname, limits, randomness
+ *   sys-misc.c   time, identity, uname, randomness
+ *   rlimit.c     getrlimit, setrlimit, prlimit64 and the limits' checks
  * A handler returns the result or -errno; a[] holds rdi rsi rdx r10 r8 r9. */
 #ifndef CELL_VM_GUEST_SYS_H
 #define CELL_VM_GUEST_SYS_H

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "vm/arch/x86/layout.h"
 
 #define PAGE X86_PAGE_SIZE
+#define OOM_RETRY_US 1000
 
 /* Translate with the read lock held; fault lazy pages in under the write
  * lock and come back with the read lock held again. */
@@ -19,9 +21,16 @@ static int translate(struct lg_mm *mm, uint64_t va, bool write, uint64_t *gpa)
 	if (r != -EAGAIN)
 		return r;
 	pthread_rwlock_unlock(&mm->lock);
-	pthread_rwlock_wrlock(&mm->lock);
-	r = lg_mm_fault(mm, va, write, false);
-	pthread_rwlock_unlock(&mm->lock);
+	for (;;) {
+		pthread_rwlock_wrlock(&mm->lock);
+		r = lg_mm_fault(mm, va, write, false);
+		pthread_rwlock_unlock(&mm->lock);
+		/* No frame: the OOM killer; the access fails if this process is
+		 * its victim (the syscall returns into the SIGKILL). */
+		if (r != -ENOMEM || !lg_oom(mm->lg, mm))
+			break;
+		usleep(OOM_RETRY_US);
+	}
 	pthread_rwlock_rdlock(&mm->lock);
 	if (r < 0)
 		return -EFAULT;

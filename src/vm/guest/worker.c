@@ -326,6 +326,10 @@ static void on_page_fault(struct lg_task *t, uint64_t err, uint64_t cr2)
 	pthread_rwlock_wrlock(&mm->lock);
 	int r = lg_mm_fault(mm, cr2, err & 2, err & 16);
 	pthread_rwlock_unlock(&mm->lock);
+	if (r == -ENOMEM) {
+		lg_oom_task(t); /* retry after a victim died, or die of the SIGKILL */
+		return;
+	}
 	if (r == 0) {
 		if (cr2 == t->last_fault && ++t->fault_repeat > 64)
 			r = -EFAULT; /* resolved again and again: give up */

@@ -357,6 +357,31 @@ static void pids_freeze_destroy(void)
 	cgroup_free(root);
 }
 
+/* A vCPU cgroup only where CPU is limited and accounted: the other
+ * hierarchies are left alone (absent). */
+static void threaded_for_some_controllers(void)
+{
+	FX();
+	static const char *const cpu[] = { "cpu", "cpuacct", NULL };
+	struct cgroup *v = NULL;
+	T_ASSERT_INT(cgroup_create_threaded_for(f.cg, "vcpus", cpu, &v, &f.err), 0);
+	_cleanup_free_ char *in_cpu = xasprintf("%s/" CPU "vcpus", f.root);
+	_cleanup_free_ char *in_mem = xasprintf("%s/" MEM "vcpus", f.root);
+	_cleanup_free_ char *in_cpuset = xasprintf("%s/" CG "cpuset/ctr/vcpus", f.root);
+	T_ASSERT(access(in_cpu, F_OK) == 0);
+	T_ASSERT(access(in_mem, F_OK) < 0 && errno == ENOENT);
+	T_ASSERT(access(in_cpuset, F_OK) < 0 && errno == ENOENT);
+	/* no cpuset copies for a hierarchy it is not in */
+	for (size_t i = 0; i < journal_len(f.ctx); i++)
+		T_ASSERT(!strstr(f.ctx->journal[i], "cpuset/ctr/vcpus"));
+	/* entering skips the hierarchies it is not in */
+	fake_files(f.root, CPU "vcpus", "tasks", "", NULL);
+	T_ASSERT_INT(cgroup_enter_thread(v, 42, &f.err), 0);
+	T_FILE(CPU "vcpus/tasks", "42");
+	T_ASSERT(access(in_mem, F_OK) < 0 && errno == ENOENT);
+	cgroup_free(v);
+}
+
 static void stats_from_v1_files(void)
 {
 	FX();
@@ -438,4 +463,5 @@ static void resolve_make_open_dirs(void)
 
 T_MAIN("cgroup-v1", T_CASE(resolve_make_open_dirs), T_CASE(stats_from_v1_files), T_CASE(create_copies_cpuset_and_resolves_relative), T_CASE(apply_rich),
        T_CASE(memsw_order), T_CASE(refusals), T_CASE(cfs_ancestor),
-       T_CASE(controller_not_mounted), T_CASE(pids_freeze_destroy))
+       T_CASE(controller_not_mounted), T_CASE(pids_freeze_destroy),
+       T_CASE(threaded_for_some_controllers))

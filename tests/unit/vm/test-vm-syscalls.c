@@ -242,7 +242,7 @@ static void misc_calls(void)
 	lg_copy_from(t->mm, sys, BUF, 6);
 	T_ASSERT_STR(sys, "Linux");
 	T_ASSERT_INT(SYS2(t, SYS_getrlimit, 99, BUF), -EINVAL);
-	T_ASSERT_INT(SYS4(t, SYS_prlimit64, 4242, 0, 0, BUF), -EPERM);
+	T_ASSERT_INT(SYS4(t, SYS_prlimit64, 4242, 0, 0, BUF), -ESRCH);
 	T_ASSERT_INT(SYS2(t, SYS_arch_prctl, 0x1002, 0xffffffff80000000ULL), -EPERM);
 	T_ASSERT_INT(SYS2(t, SYS_clone3, BUF, 8), -EINVAL);
 	T_ASSERT_INT(SYS3(t, SYS_getrandom, BUF, 3 * PG, 0), (long)(3 * PG));

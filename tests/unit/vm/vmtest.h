@@ -55,8 +55,9 @@ static inline struct lg_task *vt_task(struct lg *lg)
 	p->threads = t;
 	p->nthreads = 1;
 	p->exit_signal = 17;
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < LG_NRLIMITS; i++)
 		p->rlim[i][0] = p->rlim[i][1] = ~0ULL;
+	p->rlim[7 /* RLIMIT_NOFILE */][0] = p->rlim[7][1] = 1024; /* Linux's default */
 	t->proc = p;
 	t->tid = p->pid;
 	lg->init = p;
