@@ -59,7 +59,7 @@ static int new_root(struct sandbox *sb, bool with_root, struct cell_err **err)
 	if (sb->root_fd < 0)
 		return cell_err_sys(err, "sandbox: tmpfs");
 	if (mkdirat(sb->root_fd, "proc", 0555) < 0 ||
-	    (with_root && mkdirat(sb->root_fd, SANDBOX_ROOT + 1, 0755) < 0))
+	    (with_root && mkdirat(sb->root_fd, &SANDBOX_ROOT[1], 0755) < 0))
 		return cell_err_sys(err, "sandbox: mkdir in the tmpfs");
 	if (syscall(SYS_move_mount, sb->root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return cell_err_sys(err, "sandbox: attaching the tmpfs");
