@@ -42,9 +42,6 @@ int ck_unprot_read(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_v
 		   size_t n, const struct ck_run *runs, size_t nruns,
 		   int (*read)(void *ctx, bool forced, struct cell_err **err), void *ctx,
 		   struct cell_err **err);
-/* Why forced reads are not used ("a forced read of /proc/PID/mem was
- * refused (...)"), for messages. */
-const char *ck_unforced_why(const struct ck_dump *d, char *buf, size_t n);
 /* Copy t->plan while the tree runs: ranges that vanished are skipped. */
 int ck_copy_plan(struct ck_dump *d, struct ck_dtask *t, struct cell_err **err);
 

@@ -32,20 +32,10 @@
 #include "ckpt/dump-mem.h"
 #include "ckpt/internal.h"
 
-static const char *prot_str(uint32_t prot, char buf[4])
+/* Why the mappings had to be made readable, for messages. */
+static const char *why_unforced(const struct ck_dump *d, char *buf, size_t n)
 {
-	buf[0] = prot & PROT_READ ? 'r' : '-';
-	buf[1] = prot & PROT_WRITE ? 'w' : '-';
-	buf[2] = prot & PROT_EXEC ? 'x' : '-';
-	buf[3] = '\0';
-	return buf;
-}
-
-const char *ck_unforced_why(const struct ck_dump *d, char *buf, size_t n)
-{
-	snprintf(buf, n, "a forced read of /proc/PID/mem was refused (%s%s)",
-		 strerror(d->force_errno), d->sim_no_force ? ", CELL_CKPT_NO_FORCE" : "");
-	return buf;
+	return ck_unforced_why("read", d->force_errno, d->sim_no_force, buf, n);
 }
 
 static int map_scratch(struct ck_dtask *t, struct cell_err **err)
@@ -68,12 +58,12 @@ static int protect_failed(struct ck_dump *d, struct ck_dtask *t, const struct ck
 	if (open)
 		return cell_err(err, (int)-ret, "process %u (pid %d): %s, and making %#llx-%#llx "
 				"(%s) readable for its pages failed: mprotect", t->vpid, t->pid,
-				ck_unforced_why(d, why, sizeof(why)), (unsigned long long)u->start,
-				(unsigned long long)u->end, prot_str(u->prot, p));
+				why_unforced(d, why, sizeof(why)), (unsigned long long)u->start,
+				(unsigned long long)u->end, ck_prot_str(u->prot, p));
 	return cell_err(err, (int)-ret, "process %u (pid %d): protect %#llx-%#llx back to %s "
 			"after its pages were read: mprotect", t->vpid, t->pid,
 			(unsigned long long)u->start, (unsigned long long)u->end,
-			prot_str(u->prot, p));
+			ck_prot_str(u->prot, p));
 }
 
 /* mprotect every mapping of t->unprot[from..] to its own protection, with
@@ -183,7 +173,7 @@ int ck_unprot_read(struct ck_dump *d, struct ck_dtask *t, const struct ck_scan_v
 		d->force_errno = -r;
 		char why[160];
 		ck_logf(&d->log, "process %d: %s; mappings without PROT_READ are made readable "
-			"for their pages instead", t->pid, ck_unforced_why(d, why, sizeof(why)));
+			"for their pages instead", t->pid, why_unforced(d, why, sizeof(why)));
 	}
 	uint64_t t1 = cell_now_ns();
 	int r = ck_unprot_open(d, t, vmas, n, runs, nruns, err);

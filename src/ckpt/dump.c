@@ -290,9 +290,7 @@ int ckpt_dump(const struct ckpt_dump_opts *o, struct ckpt_stats *ret_stats, stru
 	struct ckpt_stats stats = { 0 };
 	struct ck_dump d = { .o = o, .stats = &stats, .procfd = -1, .dirfd = -1, .hostroot = -1,
 			     .parent_name = o->parent_dir };
-	/* The only place the knob is read on this side (ckpt.h). */
-	const char *nf = getenv("CELL_CKPT_NO_FORCE");
-	d.sim_no_force = nf && *nf && strcmp(nf, "0") != 0;
+	d.sim_no_force = ck_no_force_knob();
 	uint64_t t0 = cell_now_ns();
 	_cleanup_close_ int dirfd = -1;
 	int r = check_opts(o, &dirfd, err);

@@ -24,6 +24,17 @@ int ck_log_open(struct ck_log *l, const char *work_dir, const char *name, struct
 void ck_log_close(struct ck_log *l);
 void ck_logf(struct ck_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- forced /proc/PID/mem access (force.c) ----------------------------- */
+
+/* CELL_CKPT_NO_FORCE set (and not "0"): forced access is refused as a
+ * CONFIG_PROC_MEM_NO_FORCE kernel refuses it (ckpt.h).  Read once by
+ * ckpt_dump() and once by ckpt_restore(). */
+bool ck_no_force_knob(void);
+/* "r-x" for prot; buf is returned. */
+const char *ck_prot_str(uint32_t prot, char buf[4]);
+/* "a forced ACCESS of /proc/PID/mem was refused (strerror(e)[, knob])". */
+const char *ck_unforced_why(const char *access, int e, bool knob, char *buf, size_t n);
+
 /* ---- dump ------------------------------------------------------------- */
 
 struct ck_dthread {

@@ -198,21 +198,10 @@ static ssize_t write_forced(const struct ck_restore *r, pid_t pid, const void *d
 	return (ssize_t)done;
 }
 
-static const char *prot_str(uint32_t prot, char buf[4])
-{
-	buf[0] = prot & PROT_READ ? 'r' : '-';
-	buf[1] = prot & PROT_WRITE ? 'w' : '-';
-	buf[2] = prot & PROT_EXEC ? 'x' : '-';
-	buf[3] = '\0';
-	return buf;
-}
-
 /* Why the mappings had to be made writable, for messages. */
 static const char *why_unforced(const struct ck_restore *r, char *buf, size_t n)
 {
-	snprintf(buf, n, "a forced write to /proc/PID/mem was refused (%s%s)",
-		 strerror(r->force_errno), r->sim_no_force ? ", CELL_CKPT_NO_FORCE" : "");
-	return buf;
+	return ck_unforced_why("write", r->force_errno, r->sim_no_force, buf, n);
 }
 
 static int protect_failed(struct ck_restore *r, struct ck_rtask *t, const struct ck_vma *v,
@@ -224,11 +213,11 @@ static int protect_failed(struct ck_restore *r, struct ck_rtask *t, const struct
 				"(%s) writable for its pages failed: mprotect", t->p->task.pid,
 				t->pid, why_unforced(r, why, sizeof(why)),
 				(unsigned long long)v->start, (unsigned long long)v->end,
-				prot_str(v->prot, p));
+				ck_prot_str(v->prot, p));
 	return cell_err(err, (int)-ret, "process %u (pid %d): protect %#llx-%#llx back to %s "
 			"after its pages: mprotect", t->p->task.pid, t->pid,
 			(unsigned long long)v->start, (unsigned long long)v->end,
-			prot_str(v->prot, p));
+			ck_prot_str(v->prot, p));
 }
 
 /* Make every VMA of t that gets pages and lacks PROT_WRITE writable (open),
@@ -312,7 +301,7 @@ static int write_ro(struct ck_restore *r, struct ck_rtask *t, const struct ck_vm
 				"for them)", t->p->task.pid, t->pid, len / IMG_PAGE_SIZE,
 				(unsigned long long)addr, (unsigned long long)(addr + len),
 				(unsigned long long)v->start, (unsigned long long)v->end,
-				prot_str(v->prot, p));
+				ck_prot_str(v->prot, p));
 	}
 	r->stats->pages_unprotected += len / IMG_PAGE_SIZE;
 	return 0;

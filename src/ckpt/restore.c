@@ -203,9 +203,7 @@ int ckpt_restore(const struct ckpt_restore_opts *o, struct ckpt_stats *ret_stats
 {
 	struct ckpt_stats stats = { 0 };
 	struct ck_restore r = { .o = o, .stats = &stats, .dirfd = -1 };
-	/* The only place the knob is read (ckpt.h). */
-	const char *nf = getenv("CELL_CKPT_NO_FORCE");
-	r.sim_no_force = nf && *nf && strcmp(nf, "0") != 0;
+	r.sim_no_force = ck_no_force_knob();
 	uint64_t t0 = cell_now_ns();
 	int k = ck_log_open(&r.log, o->work_dir, "restore.log", err);
 	if (k < 0)

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -455,8 +454,8 @@ __attribute__((noreturn)) void monitor_main(struct monitor_args *a)
 	mallopt(M_ARENA_MAX, 1);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a guest write past our RLIMIT_FSIZE: EFBIG, not our death */
-	if (!l->detach)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* PR_SET_PDEATHSIG was set by launch.c's child at once after the
+	 * clone; execve of a plain executable keeps it (prctl(2)). */
 	phase("forked");
 	if (l->detach)
 		detach(&m);

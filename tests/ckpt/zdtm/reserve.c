@@ -13,40 +13,6 @@
 #define REGION (1UL << 20)
 #define AT (8ULL << 30)
 
-/* The protection of the mapping that holds addr, from /proc/self/maps:
- * "rw-p" and so on, with its bounds. */
-static int maps_of(uintptr_t addr, char perms[5], uintptr_t *start, uintptr_t *end)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	int found = 0;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3 && addr >= s && addr < e) {
-			*start = s;
-			*end = e;
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(i * 31 + seed);
-}
-
-static int same(const unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(i * 31 + seed))
-			return 0;
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	zdtm_init(argc, argv);
@@ -59,9 +25,9 @@ int main(int argc, char **argv)
 		zdtm_fail("mmap: %s", strerror(errno));
 	if (mprotect(heap + AT, REGION, PROT_READ | PROT_WRITE) < 0)
 		zdtm_fail("mprotect: %s", strerror(errno));
-	fill(heap + AT, REGION, 7);
-	fill(ro, 4 * 4096, 3);
-	fill(none + 4096, 4096, 5);
+	zdtm_fill(heap + AT, REGION, 7);
+	zdtm_fill(ro, 4 * 4096, 3);
+	zdtm_fill(none + 4096, 4096, 5);
 	if (mprotect(ro, 4 * 4096, PROT_READ) < 0 || mprotect(none, 4 * 4096, PROT_NONE) < 0)
 		zdtm_fail("mprotect: %s", strerror(errno));
 
@@ -70,24 +36,24 @@ int main(int argc, char **argv)
 
 	char perms[5];
 	uintptr_t s, e, h = (uintptr_t)heap;
-	zdtm_check(same(heap + AT, REGION, 7));
-	zdtm_check(maps_of(h + AT, perms, &s, &e) && !strcmp(perms, "rw-p"));
+	zdtm_check(zdtm_same(heap + AT, REGION, 7));
+	zdtm_check(zdtm_vma_of((void *)(h + AT), perms, &s, &e) && !strcmp(perms, "rw-p"));
 	zdtm_check(s == h + AT && e == h + AT + REGION);
-	zdtm_check(maps_of(h, perms, &s, &e) && !strcmp(perms, "---p"));
+	zdtm_check(zdtm_vma_of(heap, perms, &s, &e) && !strcmp(perms, "---p"));
 	zdtm_check(s == h && e == h + AT);
-	zdtm_check(maps_of(h + AT + REGION, perms, &s, &e) && !strcmp(perms, "---p"));
+	zdtm_check(zdtm_vma_of((void *)(h + AT + REGION), perms, &s, &e) && !strcmp(perms, "---p"));
 	zdtm_check(s == h + AT + REGION && e == h + RESERVE);
 	/* More of the heap committed, far from the first region. */
 	zdtm_check(mprotect(heap + 4 * AT, REGION, PROT_READ | PROT_WRITE) == 0);
 	zdtm_check(heap[4 * AT] == 0 && heap[4 * AT + REGION - 1] == 0);
-	fill(heap + 4 * AT, REGION, 9);
-	zdtm_check(same(heap + 4 * AT, REGION, 9));
+	zdtm_fill(heap + 4 * AT, REGION, 9);
+	zdtm_check(zdtm_same(heap + 4 * AT, REGION, 9));
 
-	zdtm_check(maps_of((uintptr_t)ro, perms, &s, &e) && !strcmp(perms, "r--p"));
-	zdtm_check(same(ro, 4 * 4096, 3));
-	zdtm_check(maps_of((uintptr_t)none, perms, &s, &e) && !strcmp(perms, "---p"));
+	zdtm_check(zdtm_vma_of(ro, perms, &s, &e) && !strcmp(perms, "r--p"));
+	zdtm_check(zdtm_same(ro, 4 * 4096, 3));
+	zdtm_check(zdtm_vma_of(none, perms, &s, &e) && !strcmp(perms, "---p"));
 	zdtm_check(e - s >= 4 * 4096);
 	zdtm_check(mprotect(none, 4 * 4096, PROT_READ) == 0);
-	zdtm_check(same(none + 4096, 4096, 5) && none[0] == 0 && none[2 * 4096] == 0);
+	zdtm_check(zdtm_same(none + 4096, 4096, 5) && none[0] == 0 && none[2 * 4096] == 0);
 	zdtm_pass();
 }

@@ -22,23 +22,9 @@ struct vma {
 	char perms[5];
 };
 
-/* The mapping that holds addr, from /proc/self/maps. */
 static int vma_of(uintptr_t addr, struct vma *ret)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	int found = 0;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		if (sscanf(line, "%lx-%lx %4s", &s, &e, ret->perms) == 3 && addr >= s && addr < e) {
-			ret->start = s;
-			ret->end = e;
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
+	return zdtm_vma_of((const void *)addr, ret->perms, &ret->start, &ret->end);
 }
 
 static int same_vma(uintptr_t addr, const struct vma *want)
@@ -85,20 +71,6 @@ static void patch_text(unsigned char *at, unsigned char v)
 		zdtm_fail("protect the text again: %s", strerror(errno));
 }
 
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(i * 13 + seed);
-}
-
-static int same(const unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(i * 13 + seed))
-			return 0;
-	return 1;
-}
-
 static int zero(const unsigned char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -123,10 +95,10 @@ int main(int argc, char **argv)
 		 -1, 0) != none ||
 	    mmap(file, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, exe, 0) != file)
 		zdtm_fail("mmap: %s", strerror(errno));
-	fill(ro + 10 * PG, PG, 1);
-	fill(ro + 40 * PG, PG, 2);
-	fill(none + 5 * PG, PG, 3);
-	fill(file + PG, PG, 4);
+	zdtm_fill(ro + 10 * PG, PG, 1);
+	zdtm_fill(ro + 40 * PG, PG, 2);
+	zdtm_fill(none + 5 * PG, PG, 3);
+	zdtm_fill(file + PG, PG, 4);
 	if (mprotect(ro, 64 * PG, PROT_READ) < 0 || mprotect(none, 16 * PG, PROT_NONE) < 0 ||
 	    mprotect(file, 4 * PG, PROT_READ) < 0)
 		zdtm_fail("mprotect: %s", strerror(errno));
@@ -149,11 +121,11 @@ int main(int argc, char **argv)
 	zdtm_check(same_vma((uintptr_t)imm, &v_text) && !strcmp(v_text.perms, "r-xp"));
 	zdtm_check(same_vma((uintptr_t)ro, &v_ro) && !strcmp(v_ro.perms, "r--p"));
 	zdtm_check(v_ro.start == (uintptr_t)ro && v_ro.end == (uintptr_t)(ro + 64 * PG));
-	zdtm_check(same(ro + 10 * PG, PG, 1) && same(ro + 40 * PG, PG, 2));
+	zdtm_check(zdtm_same(ro + 10 * PG, PG, 1) && zdtm_same(ro + 40 * PG, PG, 2));
 	zdtm_check(zero(ro, 10 * PG) && zero(ro + 11 * PG, 29 * PG) && zero(ro + 41 * PG, 23 * PG));
 	zdtm_check(same_vma((uintptr_t)file, &v_file) && !strcmp(v_file.perms, "r--p"));
 	zdtm_check(v_file.start == (uintptr_t)file && v_file.end == (uintptr_t)(file + 4 * PG));
-	zdtm_check(same(file + PG, PG, 4));
+	zdtm_check(zdtm_same(file + PG, PG, 4));
 	unsigned char page[PG];
 	for (int i = 0; i < 4; i++) {
 		if (i == 1)
@@ -167,7 +139,7 @@ int main(int argc, char **argv)
 	zdtm_check(vma_of((uintptr_t)none, &v_none) && !strcmp(v_none.perms, "---p"));
 	zdtm_check(v_none.start <= (uintptr_t)none && v_none.end >= (uintptr_t)(none + 16 * PG));
 	zdtm_check(mprotect(none, 16 * PG, PROT_READ) == 0);
-	zdtm_check(same(none + 5 * PG, PG, 3) && zero(none, 5 * PG));
+	zdtm_check(zdtm_same(none + 5 * PG, PG, 3) && zero(none, 5 * PG));
 	zdtm_check(zero(none + 6 * PG, 10 * PG));
 	/* The gaps are still reservations, with nothing in them. */
 	struct vma gap;

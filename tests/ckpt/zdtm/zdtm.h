@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,21 +95,44 @@ static inline void zdtm_wait(void)
 		sigsuspend(&mask);
 }
 
-/* The protection of the mapping that holds addr, as /proc/self/maps shows
- * it ("---p" and so on) in perms; 0 if no mapping holds it. */
-static inline int zdtm_perms(const void *addr, char perms[5])
+/* The mapping that holds addr, from /proc/self/maps: its protection as
+ * maps shows it ("---p" and so on) in perms, its bounds in *start and *end
+ * (either may be NULL); 0 if no mapping holds it. */
+static inline int zdtm_vma_of(const void *addr, char perms[5], uintptr_t *start, uintptr_t *end)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[512];
 	int found = 0;
-	unsigned long a = (unsigned long)addr;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
+	unsigned long a = (unsigned long)addr, s = 0, e = 0;
+	while (f && !found && fgets(line, sizeof(line), f))
 		found = sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3 && a >= s && a < e;
-	}
 	if (f)
 		fclose(f);
+	if (found && start)
+		*start = s;
+	if (found && end)
+		*end = e;
 	return found;
+}
+
+static inline int zdtm_perms(const void *addr, char perms[5])
+{
+	return zdtm_vma_of(addr, perms, NULL, NULL);
+}
+
+/* A pattern of len bytes that depends on seed, and whether p holds it. */
+static inline void zdtm_fill(unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(i * 31 + seed);
+}
+
+static inline int zdtm_same(const unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (unsigned char)(i * 31 + seed))
+			return 0;
+	return 1;
 }
 
 #endif
