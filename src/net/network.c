@@ -124,7 +124,8 @@ static int get_field(json_object *o, const char *key, json_type type, bool requi
 static int parse_fields(json_object *o, const char *what, struct net_network *n,
 			struct cell_err **err)
 {
-	json_object *name, *subnet, *gateway, *bridge, *nat, *routed, *version;
+	json_object *name = NULL, *subnet = NULL, *gateway = NULL, *bridge = NULL, *nat = NULL;
+	json_object *routed = NULL, *version = NULL;
 	int r;
 	if ((r = get_field(o, "version", json_type_int, true, what, &version, err)) < 0 ||
 	    (r = get_field(o, "name", json_type_string, true, what, &name, err)) < 0 ||

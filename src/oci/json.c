@@ -373,7 +373,7 @@ int oj_i64(const struct oj *o, bool required, int64_t min, int64_t max, int64_t 
 
 int oj_u32(const struct oj *o, bool required, uint32_t *ret)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int r = oj_u64(o, required, UINT32_MAX, &v);
 	if (r > 0)
 		*ret = (uint32_t)v;
@@ -382,7 +382,7 @@ int oj_u32(const struct oj *o, bool required, uint32_t *ret)
 
 int oj_int(const struct oj *o, bool required, int min, int max, int *ret)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r = oj_i64(o, required, min, max, &v);
 	if (r > 0)
 		*ret = (int)v;

@@ -116,7 +116,7 @@ int ck_sockopts_dump(int s, struct ck_file_inet *f, struct cell_err **err)
 {
 	f->opts = xcalloc(2 * ARRAY_SIZE(opts), sizeof(*f->opts));
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
-		uint64_t v;
+		uint64_t v = 0;
 		if (!applies(&opts[i], f))
 			continue;
 		int r = get_value(s, &opts[i], &v);
@@ -175,7 +175,7 @@ int ck_sockopts_apply(int s, const struct ck_file_inet *f, bool pre, bool repair
 	}
 	for (size_t i = 0; i + 1 < f->nopts; i += 2) {
 		const struct sockopt *o = by_id(f->opts[i]);
-		uint64_t cur;
+		uint64_t cur = 0;
 		if (!o || pre_bind(o, repaired) != pre)
 			continue;
 		if (get_value(s, o, &cur) == 0 && cur == f->opts[i + 1])
