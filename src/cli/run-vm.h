@@ -18,6 +18,9 @@
 #include "vm/vm.h"
 
 #define RUN_ISOLATION_ANNOTATION "run.cell.isolation"
+/* In `cell state`: how many guest processes the light guest's OOM killer
+ * killed (a decimal string; absent when unknown, e.g. a Linux guest). */
+#define RUN_VM_OOM_KILLS_ANNOTATION "run.cell.vm.oom_kills"
 
 enum run_isolation { RUN_ISOLATION_DEFAULT, RUN_ISOLATION_CONTAINER, RUN_ISOLATION_VM };
 

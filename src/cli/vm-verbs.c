@@ -1,7 +1,9 @@
 /* The runtime's verbs (state, list, kill, delete) on a microVM: when no
  * container has the id, a VM under ROOT/vm may.  Its state is shaped as
- * runc's (OCI runtime spec "state"): pid is the monitor's, and the
- * annotation run.cell.isolation says "vm". */
+ * runc's (OCI runtime spec "state"): pid is the monitor's, the annotation
+ * run.cell.isolation says "vm", and run.cell.vm.oom_kills counts the
+ * guest's OOM kills (a light guest's, when known).  Annotations, not new
+ * fields: OCI clients keep them as they are and need no new schema. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -27,6 +29,11 @@ json_object *cli_vm_state_object(const struct vm_info *v)
 	json_object_object_add(o, "created", json_object_new_string(v->created ? v->created : ""));
 	json_object_object_add(o, "owner", json_object_new_string(""));
 	json_object_object_add(a, RUN_ISOLATION_ANNOTATION, json_object_new_string("vm"));
+	if (v->oom_kills_known) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", v->oom_kills);
+		json_object_object_add(a, RUN_VM_OOM_KILLS_ANNOTATION, json_object_new_string(n));
+	}
 	json_object_object_add(o, "annotations", a);
 	return o;
 }

@@ -210,25 +210,23 @@ int cgroup_make(struct cgroup *cg, struct cell_err **err)
 	return 0;
 }
 
-/* The hierarchies cgroup_make_some() covers: the v2 one and those serving
- * one of controllers, or (rest) all the others. */
-static bool some_covers(const struct cg_hier *h, const char *const *controllers, bool rest)
+/* The hierarchies cgroup_make_some() covers. */
+static bool some_covers(const struct cg_hier *h, const char *const *controllers, bool with_v2)
 {
-	bool listed = h->v2 || (controllers && hier_serves(h, controllers));
-	return listed != rest;
+	return h->v2 ? with_v2 : controllers && hier_serves(h, controllers);
 }
 
-int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool rest,
+int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool with_v2,
 		     char ***ret_dirs, struct cell_err **err)
 {
 	char **dirs = NULL;
 	for (size_t i = 0; i < cg->ctx->n_hier; i++) {
-		if (cg->absent[i] || !some_covers(&cg->ctx->hier[i], controllers, rest))
+		if (cg->absent[i] || !some_covers(&cg->ctx->hier[i], controllers, with_v2))
 			continue;
 		int r = make_dirs(cg, i, err);
 		if (r < 0) {
 			for (size_t j = 0; j <= i; j++)
-				if (!cg->absent[j] && some_covers(&cg->ctx->hier[j], controllers, rest))
+				if (!cg->absent[j] && some_covers(&cg->ctx->hier[j], controllers, with_v2))
 					unmake_dir(cg, j);
 			cell_strv_free(dirs);
 			return cell_err_wrap(err, "create cgroup %s", cg->path);

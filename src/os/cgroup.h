@@ -35,12 +35,15 @@ int cgroup_create(const char *path, struct cgroup **ret, struct cell_err **err);
  * can record them (state ledger) before cgroup_make() creates them. */
 int cgroup_resolve(const char *path, struct cgroup **ret, struct cell_err **err);
 int cgroup_make(struct cgroup *cg, struct cell_err **err);
-/* cgroup_make() in two steps, for a caller that moves a process in before
- * the whole cgroup is made: first (rest false) the v2 hierarchy and the v1
- * ones that serve one of controllers, then (rest true) all the others.
- * ret_dirs (may be NULL): the directories this step covered (a strv).  On
- * failure only what this step made is removed. */
-int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool rest,
+/* Part of cgroup_make(), for a caller that moves a process in before the
+ * whole cgroup is made, or that needs only some hierarchies: the v1 ones
+ * serving one of controllers (a NULL-ended list of controller names, or
+ * "name=NAME" for a named hierarchy), and the v2 one when with_v2.
+ * Hierarchies left out stay unmade; cgroup_destroy() and reopening by
+ * cgroup_open_dirs() treat them as absent.  ret_dirs (may be NULL): the
+ * directories this step covered (a strv).  On failure only what this step
+ * made is removed. */
+int cgroup_make_some(struct cgroup *cg, const char *const *controllers, bool with_v2,
 		     char ***ret_dirs, struct cell_err **err);
 /* Reopen a cgroup from directories cgroup_dirs() gave earlier: relative
  * paths resolve differently from another caller's cgroup, recorded

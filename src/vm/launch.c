@@ -137,10 +137,10 @@ static bool vcpu_resources(struct oci_resources *cpu, const struct oci_resources
  * CPU for the vCPU threads in their own child cgroup.  It is made in two
  * steps: before the monitor is cloned, the hierarchies it must be in from
  * its first allocation (memory) and its first open (devices) on, and the
- * v2 one (it is born there, clone_monitor); the others (make_cgroups_rest)
- * while it execs and creates the VM, ~1 ms off the start.  It moves itself
- * into those after its go (monitor.c, enter_rest), before it has a second
- * thread or runs guest code. */
+ * v2 one (it is born there, clone_monitor); the others (make_cgroups_rest,
+ * with the limits) while it execs and creates the VM.  It moves itself
+ * into the others after its go (monitor.c, enter_rest), before it has a
+ * second thread or runs guest code. */
 static const char *const early_ctrls[] = { "memory", "devices", NULL };
 
 static bool pure_v2(void)
@@ -172,15 +172,8 @@ static int make_cgroups_early(struct vm_instance *vi, const struct vm_launch *l,
 	}
 	r = cgroup_resolve(path, &vi->cg, err);
 	if (r < 0 || (r = ledger_append(&vi->dir, "cgroup", cgroup_dirs(vi->cg), err)) < 0 ||
-	    (r = cgroup_make_some(vi->cg, early_ctrls, false, &vi->early_dirs, err)) < 0)
+	    (r = cgroup_make_some(vi->cg, early_ctrls, true, &vi->early_dirs, err)) < 0)
 		return r;
-	uint64_t mem = l->kind == VM_KIND_GUEST ? l->guest.mem_size : l->linux_.mem_size;
-	mem = mem ? mem : VM_DEFAULT_MEM;
-	struct oci_resources res = { 0 };
-	res.memory.has_limit = true;
-	res.memory.limit = (int64_t)(mem + (mem / 8 > (64ULL << 20) ? mem / 8 : (64ULL << 20)));
-	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)
-		return cell_err_wrap(err, "VM cgroup %s", path);
 	/* v2 makes the VM's cgroup a threaded domain for the vCPUs' threaded
 	 * child: it must not have a process yet (no internal processes,
 	 * cgroup-v2.rst), so that child comes first there. */
@@ -222,14 +215,47 @@ static int make_vcpu_cgroup(struct vm_instance *vi, const struct vm_launch *l, c
 	return 0;
 }
 
+/* The v1 hierarchies made after the clone: those whose controllers limit
+ * or hold the VM.  pids (the monitor's threads), cpu and cpuacct (the
+ * vCPUs' quota and time), the named systemd one (where a session manager
+ * looks for it, as for a container); cpuset where the caller chose CPUs
+ * or memory nodes, hugetlb where a Linux guest's RAM is hugetlbfs pages.
+ * Not freezer (a VM pauses by stopping its vCPUs, control.c;
+ * cgroup_kill_all() does without it), nor blkio (the guest's I/O is the
+ * monitor's file I/O, counted by the monitor; no blockIO limit maps to a
+ * VM), nor the others.  As Firecracker's jailer, a VM's cgroup is where
+ * something is set or counted: each hierarchy left out is two mkdirs, a
+ * move and two rmdirs less on every start and exit (~0.1 ms here; cpuset's
+ * also copies its parent's CPUs). */
+static void rest_controllers(const struct vm_launch *l, const char *ctrls[static 7])
+{
+	size_t n = 0;
+	ctrls[n++] = "pids", ctrls[n++] = "cpu", ctrls[n++] = "cpuacct";
+	ctrls[n++] = "name=systemd";
+	if (l->resources && (l->resources->cpu.cpus || l->resources->cpu.mems))
+		ctrls[n++] = "cpuset";
+	if (l->kind == VM_KIND_LINUX && l->linux_.hugepages)
+		ctrls[n++] = "hugetlb";
+	ctrls[n] = NULL;
+}
+
 static int make_cgroups_rest(struct vm_instance *vi, const struct vm_launch *l,
 			     struct cell_err **err)
 {
 	const char *path = cgroup_path(vi->cg);
-	int r = cgroup_make_some(vi->cg, early_ctrls, true, NULL, err);
+	const char *ctrls[7];
+	rest_controllers(l, ctrls);
+	int r = cgroup_make_some(vi->cg, ctrls, false, NULL, err);
 	if (r < 0)
 		return r;
+	/* The memory limit too: it is in place before the go, and so before
+	 * guest RAM is touched; until then the monitor holds little (its
+	 * exec, the empty VM). */
+	uint64_t mem = l->kind == VM_KIND_GUEST ? l->guest.mem_size : l->linux_.mem_size;
+	mem = mem ? mem : VM_DEFAULT_MEM;
 	struct oci_resources res = { 0 };
+	res.memory.has_limit = true;
+	res.memory.limit = (int64_t)(mem + (mem / 8 > (64ULL << 20) ? mem / 8 : (64ULL << 20)));
 	res.pids.has_limit = true;
 	res.pids.limit = 300;
 	if ((r = cgroup_apply(vi->cg, &res, err)) < 0)

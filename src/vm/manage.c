@@ -63,12 +63,38 @@ static int open_vm(const char *root, const char *id, struct opened *o, struct ce
 	return 0;
 }
 
-static char *what_happened(struct opened *o)
+static char *socket_of(struct opened *o)
+{
+	return vm_socket_path(&o->dir, "control.sock");
+}
+
+static char *what_happened(struct opened *o, struct vm_info *x)
 {
 	struct vm_result res;
-	if (vm_result_read(o->dir.fd, &res) == 0)
+	if (vm_result_read(o->dir.fd, &res) == 0) {
+		x->oom_kills = res.oom_kills;
+		x->oom_kills_known = o->rec.kind == VM_KIND_GUEST;
 		return vm_result_describe(&res);
+	}
 	return xstrdup("the monitor died");
+}
+
+/* A running light guest's OOM kills, from its stats (memory.oom_kill). */
+static void ask_oom_kills(struct opened *o, struct vm_info *x)
+{
+	_cleanup_free_ char *sock = socket_of(o), *ans = NULL;
+	_cleanup_err_ struct cell_err *err = NULL;
+	if (o->rec.kind != VM_KIND_GUEST ||
+	    control_call(sock, "{\"cmd\":\"stats\"}", &ans, &err) < 0)
+		return;
+	struct json_object *a = json_tokener_parse(ans), *v;
+	if (a && json_object_object_get_ex(a, "stats", &v) &&
+	    json_object_object_get_ex(v, "memory", &v) &&
+	    json_object_object_get_ex(v, "oom_kill", &v) && json_object_is_type(v, json_type_int)) {
+		x->oom_kills = (unsigned)json_object_get_uint64(v);
+		x->oom_kills_known = true;
+	}
+	json_object_put(a);
 }
 
 static void info_from(struct vm_info *x, const char *id, struct opened *o)
@@ -82,7 +108,7 @@ static void info_from(struct vm_info *x, const char *id, struct opened *o)
 	x->bundle = xstrdup(o->rec.bundle ? o->rec.bundle : "");
 	x->rootfs = xstrdup(o->rec.rootfs ? o->rec.rootfs : "");
 	if (o->dead)
-		x->result = what_happened(o);
+		x->result = what_happened(o, x);
 }
 
 int vm_info_get(const char *root, const char *id, struct vm_info *ret, struct cell_err **err)
@@ -93,6 +119,8 @@ int vm_info_get(const char *root, const char *id, struct vm_info *ret, struct ce
 		return r;
 	memset(ret, 0, sizeof(*ret));
 	info_from(ret, id, &o);
+	if (!o.dead)
+		ask_oom_kills(&o, ret);
 	opened_close(&o);
 	return 0;
 }
@@ -162,11 +190,6 @@ static int cleanup_after(struct opened *o, struct cell_err **err)
 			return 0;
 	}
 	return vm_record_cleanup(&o->dir, err);
-}
-
-static char *socket_of(struct opened *o)
-{
-	return vm_socket_path(&o->dir, "control.sock");
 }
 
 int vm_control(const char *root, const char *id, const char *request, char **ret,

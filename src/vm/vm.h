@@ -139,6 +139,12 @@ struct vm_info {
 	char *result;     /* for a stopped VM: how it ended, when known */
 	char *bundle;     /* the OCI bundle it was run from; "" when none */
 	char *rootfs;     /* the light guest's root; "" for a Linux guest */
+	/* A light guest's OOM kills (vm_result.oom_kills, memory.oom_kill in
+	 * the stats): a stopped VM's from its result, a running one's from
+	 * its monitor (vm_info_get only; vm_list does not ask).  Valid when
+	 * oom_kills_known. */
+	unsigned oom_kills;
+	bool oom_kills_known;
 };
 
 /* Every VM under root.  Stopped ones are listed once and cleaned up. */

@@ -1,6 +1,7 @@
 """The light guest against native runs: real programs (busybox-static, small
 static C programs from tests/vm) run with `cell vm run` and with chroot, and
 must print the same and exit the same way.  Needs /dev/kvm."""
+import glob
 import json
 import os
 import shutil
@@ -335,6 +336,77 @@ def test_rlimit_raised_by_guest_root_never_loosens_the_monitors(t):
                          prefix=("prlimit", "--fsize=1048576:1048576"))
     assert rc == 0 and out.decode().split("\n")[0] == "unlimited", (rc, out, err)
     assert b"File too large" in out and out.decode().split("\n")[2] == "1048576", (out, err)
+
+
+def test_rlimit_cpu_signals_like_native(t):
+    """RLIMIT_CPU: SIGXCPU at the soft limit for a loop without syscalls (the
+    vCPU is kicked out of the guest) and for one making them, inherited by a
+    child over fork and execve, for two threads spinning on two vCPUs (their
+    time adds up); a SIGXCPU handler sees the soft limit moved a
+    second on, then SIGKILL at the hard limit.  The same output and status
+    natively and in the guest under `prlimit --cpu=1:2`.  cell's own hard
+    limit bounds the whole VM: its processes are killed just before the host
+    would kill the monitor (hence the report in the handler case)."""
+    r = rootfs(t)
+    lim = ("prlimit", "--cpu=1:2")
+    for how, want in (("spin", -signal.SIGXCPU), ("syscalls", -signal.SIGXCPU), ("fork", 0),
+                      ("threads", -signal.SIGXCPU), ("handler", -signal.SIGKILL)):
+        argv = ["/bin/vm-rlimits", "cpu", how]
+        nrc, nout = native(r, *argv, prefix=lim)
+        grc, gout, gerr = guest(t, r, *argv, prefix=lim, opts=("--vcpus", "2"))
+        assert (grc, gout) == (nrc, nout) and nrc == want, \
+            f"{how}: native rc={nrc} out={nout!r}; vm rc={grc} out={gout!r} err={gerr[:500]!r}"
+    assert gout.endswith(b"SIGXCPU 1, soft limit now 2\n"), gout
+    assert b"RLIMIT_CPU hard limit 2 s" in gerr, gerr
+    assert not os.listdir(os.path.join(t.root, "vm"))
+
+
+def test_without_the_monitor_executable_cell_is_the_monitor(t):
+    """A cell with no cell-vm-monitor beside it (nor in a build tree's
+    src/vm) runs the monitor in its forked child itself: the same output,
+    stderr and exit status as with the executable, the monitor is that cell
+    (its /proc/PID/exe), and nothing is left: no state directory, no
+    cgroup."""
+    r = rootfs(t)
+    d = os.path.join(t.tmp, "bare")
+    os.makedirs(d)
+    bare = os.path.join(d, "cell")
+    shutil.copy2(t.cell_bin, bare)
+    assert not glob.glob(os.path.join(d, "**", "cell-vm-monitor"), recursive=True)
+    monitor = os.path.join(os.path.dirname(t.cell_bin), "src", "vm", "cell-vm-monitor")
+
+    def run(cell, *argv, opts=()):
+        cp = subprocess.run([cell, "--root", t.root, "vm", "run", *opts, "--rootfs", r,
+                             "--env", "PATH=/bin", "--"] + list(argv),
+                            capture_output=True, timeout=60)
+        return cp.returncode, cp.stdout, cp.stderr
+
+    for argv in (["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+                 ["/bin/vm-fault", "null"], ["/bin/vm-rlimits", "show"],
+                 ["/bin/sh", "-c", "kill -TERM $$"]):
+        want, got = run(t.cell_bin, *argv), run(bare, *argv)
+        assert got == want, f"{argv}: with the monitor {want}, without {got}"
+    assert got[0] == -signal.SIGTERM, got
+    assert not os.listdir(os.path.join(t.root, "vm"))
+    # detached: the monitor is the copied cell; stop cleans everything up
+    vid = t.new_id("vmb")
+    cp = subprocess.run([bare, "--root", t.root, "vm", "run", "-d", "--name", vid,
+                         "--rootfs", r, "--", "/bin/sleep", "60"],
+                        capture_output=True, timeout=60)
+    assert cp.returncode == 0, cp
+    pid = monitor_pid(t, vid)
+    exe = os.stat(f"/proc/{pid}/exe")
+    assert (exe.st_dev, exe.st_ino) == (os.stat(bare).st_dev, os.stat(bare).st_ino), pid
+    if os.path.exists(monitor):
+        m = os.stat(monitor)
+        assert (exe.st_dev, exe.st_ino) != (m.st_dev, m.st_ino)
+    assert json.loads(subprocess.run([bare, "--root", t.root, "vm", "stats", vid],
+                                     capture_output=True, check=True).stdout)["kind"] == "guest"
+    subprocess.run([bare, "--root", t.root, "vm", "stop", vid], check=True, timeout=60)
+    wait_reaped(t, pid)
+    assert not os.listdir(os.path.join(t.root, "vm"))
+    assert not cellt.cgroups_named({vid}), cellt.cgroups_named({vid})
+    assert not [g for g in glob.glob("/sys/fs/cgroup/*/cell-vm*/*") if vid in g]
 
 
 def test_out_of_guest_memory_is_an_oom_kill(t):

@@ -284,6 +284,28 @@ def test_rlimits_honoured_as_in_a_container(t):
     assert "start nofile 32 64\n" in v.out and "start fsize 1048576 1048576\n" in v.out, v
 
 
+def test_rlimit_cpu_as_in_a_container(t):
+    """process.rlimits RLIMIT_CPU 1:2 (cell itself unlimited): the guest's
+    own limit.  A program that catches SIGXCPU sees it at the soft limit and
+    dies of SIGKILL at the hard one, as in a container.  A spinning program
+    dies of SIGXCPU: as a native process, not as a container's pid 1, which
+    the kernel spares a default-action signal it sends itself (the light
+    guest does not make its first program unkillable)."""
+    rl = [{"type": "RLIMIT_CPU", "soft": 1, "hard": 2}]
+    edit = lambda c: c["process"].update(rlimits=rl)  # noqa: E731
+    b = bundle(t, ["/bin/vm-rlimits", "cpu", "handler"], edit, extra=("vm-rlimits",))
+    c = t.run(b, check=False)
+    vid, v = vm_run(t, b)
+    assert (v.rc, v.out, v.err) == (c.rc, c.out, c.err) and c.rc == 128 + signal.SIGKILL, \
+        f"container {c}, vm {v}"
+    assert v.out.endswith("SIGXCPU 1, soft limit now 2\n"), v
+    nothing_left(t, vid)
+    b = bundle(t, ["/bin/vm-rlimits", "cpu", "spin"], edit, extra=("vm-rlimits",))
+    vid, v = vm_run(t, b)
+    assert (v.rc, v.out, v.err) == (128 + signal.SIGXCPU, "cpu spin\n", ""), v
+    nothing_left(t, vid)
+
+
 def vm_cgroup_file(vid, sub, name):
     for d in cellt.cgroups_named({vid}):
         f = os.path.join(d, sub, name)
@@ -310,6 +332,66 @@ def test_memory_limit_is_guest_ram(t):
     nothing_left(t, vid)
 
 
+OOM_ANN = "run.cell.vm.oom_kills"
+
+
+def wait_monitor_gone(t, pid, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end and os.path.exists(f"/proc/{pid}"):
+        t.h.reap_zombies()
+        time.sleep(0.05)
+
+
+def test_state_counts_guest_oom_kills(t):
+    """`cell state` shows the guest's OOM kills as the annotation
+    run.cell.vm.oom_kills, beside the OCI fields (which keep their shape):
+    a running VM's from its monitor, a stopped one's from its result; for
+    `cell run --isolation vm -d` and `cell vm run -d` alike."""
+    res = lambda c: c["linux"].update(resources={"memory": {"limit": 64 << 20}})  # noqa: E731
+    b = bundle(t, ["sh", "-c", "vm-oom child 512; sleep 60"], res, extra=["vm-oom"])
+    vid, _ = vm_run(t, b, "-d", check=True, timeout=120)
+    end = time.time() + 60
+    st = t.state(vid)
+    while st["annotations"].get(OOM_ANN) != "1" and time.time() < end:
+        time.sleep(0.1)
+        st = t.state(vid)
+    assert st["annotations"] == {ANN: "vm", OOM_ANN: "1"}, st
+    assert st["status"] == "running" and st["pid"] > 0 and st["id"] == vid, st
+    assert set(st) == {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created",
+                       "owner", "annotations"}, st
+    pid = st["pid"]
+    t.cell("kill", vid, "KILL")
+    wait_monitor_gone(t, pid)
+    st = t.state(vid)
+    assert st["status"] == "stopped" and st["annotations"][OOM_ANN] == "1", st
+    t.cell("delete", vid)
+    nothing_left(t, vid)
+
+    # `cell vm run -d`: the first program itself is the victim
+    root = os.path.join(b, "rootfs")
+    vid = t.new_id("vmo")
+    t.cell("vm", "run", "-d", "--name", vid, "--memory", "64M", "--rootfs", root, "--",
+           "/bin/vm-oom", "512")
+    with open(os.path.join(t.root, "vm", vid, "state.json")) as f:
+        pid = json.load(f)["pid"]
+    wait_monitor_gone(t, pid)
+    st = t.state(vid)
+    assert st["status"] == "stopped" and st["pid"] == 0, st
+    assert st["annotations"] == {ANN: "vm", OOM_ANN: "1"}, st
+    t.cell("delete", vid)
+    nothing_left(t, vid)
+
+    # none: the count is 0, running and stopped
+    vid, _ = vm_run(t, bundle(t, ["sleep", "60"]), "-d", check=True)
+    st = t.state(vid)
+    assert st["annotations"] == {ANN: "vm", OOM_ANN: "0"}, st
+    t.cell("kill", vid, "KILL")
+    wait_monitor_gone(t, st["pid"])
+    assert t.state(vid)["annotations"][OOM_ANN] == "0"
+    t.cell("delete", vid)
+    nothing_left(t, vid)
+
+
 def test_cpu_limits_reach_vcpu_threads(t):
     def res(c):
         c["linux"].update(resources={"cpu": {"quota": 50000, "period": 100000, "shares": 512}})
@@ -320,6 +402,36 @@ def test_cpu_limits_reach_vcpu_threads(t):
         assert vm_cgroup_file(vid, "vcpus", "cpu.max") == "50000 100000"
     else:
         assert (quota, shares) == ("50000", "512"), (quota, shares)
+    t.cell("delete", "--force", vid)
+    t.h.reap_zombies()
+    nothing_left(t, vid)
+
+
+def test_vm_cgroup_only_where_set_or_counted(t):
+    """A VM's cgroup is made in the hierarchies whose controllers limit or
+    hold it: memory, devices, pids, cpu, cpuacct (and the named and v2 ones);
+    cpuset only where the bundle chose CPUs, never freezer nor blkio."""
+    def hiers(vid):
+        return {d.split("/")[4] for d in cellt.cgroups_named({vid})}
+
+    v1 = not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    if not v1:
+        raise cellt.Skip("pure cgroup v2 host: one hierarchy, nothing to leave out")
+    vid, _ = vm_run(t, bundle(t, ["sleep", "60"]), "-d", check=True)
+    made = hiers(vid)
+    for h in ("memory", "devices", "pids", "cpu", "cpuacct"):
+        assert h in made or not os.path.isdir(f"/sys/fs/cgroup/{h}"), (h, made)
+    for h in ("freezer", "blkio", "cpuset"):
+        assert h not in made, (h, made)
+    t.cell("delete", "--force", vid)
+    t.h.reap_zombies()
+    nothing_left(t, vid)
+
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    res = lambda c: c["linux"].update(resources={"cpu": {"cpus": str(cpu)}})  # noqa: E731
+    vid, _ = vm_run(t, bundle(t, ["sleep", "60"], res), "-d", check=True)
+    assert "cpuset" in hiers(vid), hiers(vid)
+    assert vm_cgroup_file(vid, "", "cpuset.cpus") == str(cpu)
     t.cell("delete", "--force", vid)
     t.h.reap_zombies()
     nothing_left(t, vid)

@@ -7,22 +7,29 @@
  *   vm-rlimits as | data         mmap/brk against RLIMIT_AS / RLIMIT_DATA
  *   vm-rlimits nproc             fork against RLIMIT_NPROC
  *   vm-rlimits set               setrlimit/prlimit rules (EPERM, EINVAL, ESRCH)
- *   vm-rlimits raise             raising a hard limit */
+ *   vm-rlimits raise             raising a hard limit
+ *   vm-rlimits cpu spin          RLIMIT_CPU: a loop without syscalls (SIGXCPU kills it)
+ *   vm-rlimits cpu syscalls      ... a loop of getppid() calls
+ *   vm-rlimits cpu handler       SIGXCPU caught at the soft limit, SIGKILL at the hard
+ *   vm-rlimits cpu fork          a child inherits the limit and keeps it over execve
+ *   vm-rlimits cpu threads       two spinning threads: their time adds up */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const struct { int res; const char *name; } lims[] = {
 	{ RLIMIT_NOFILE, "nofile" }, { RLIMIT_STACK, "stack" }, { RLIMIT_AS, "as" },
 	{ RLIMIT_DATA, "data" },     { RLIMIT_FSIZE, "fsize" }, { RLIMIT_NPROC, "nproc" },
-	{ RLIMIT_CORE, "core" },
+	{ RLIMIT_CORE, "core" },     { RLIMIT_CPU, "cpu" },
 };
 
 static void num(char *b, size_t n, rlim_t v)
@@ -277,6 +284,70 @@ static int do_raise(void)
 	return 0;
 }
 
+static volatile sig_atomic_t xcpu;
+static void on_xcpu(int sig) { (void)sig; xcpu++; }
+
+static void spin(void)
+{
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
+static void *spin_thread(void *arg)
+{
+	(void)arg;
+	spin();
+	return NULL;
+}
+
+/* Burn CPU until RLIMIT_CPU ends the process; what it printed and how it
+ * died (the caller's exit status) must match a native run. */
+static int do_cpu(const char *how, char *self)
+{
+	printf("cpu %s\n", how);
+	if (strcmp(how, "spin") == 0)
+		spin();
+	if (strcmp(how, "syscalls") == 0)
+		for (;;)
+			syscall(SYS_getppid);
+	if (strcmp(how, "handler") == 0) {
+		struct sigaction sa = { .sa_handler = on_xcpu };
+		sigaction(SIGXCPU, &sa, NULL);
+		while (!xcpu)
+			__asm__ volatile("" ::: "memory");
+		/* Linux moved the soft limit a second on before sending it. */
+		struct rlimit r;
+		getrlimit(RLIMIT_CPU, &r);
+		printf("SIGXCPU %d, soft limit now %llu\n", (int)xcpu,
+		       (unsigned long long)r.rlim_cur);
+		spin(); /* until SIGKILL at the hard limit */
+	}
+	if (strcmp(how, "threads") == 0) {
+		pthread_t th[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&th[i], NULL, spin_thread, NULL);
+		for (;;)
+			pause();
+	}
+	if (strcmp(how, "fork") == 0) {
+		pid_t pid = try_fork();
+		if (pid == 0) {
+			char *const argv[] = { self, "cpu", "spin", NULL };
+			execv(self, argv);
+			_exit(127);
+		}
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) < 0)
+			return 1;
+		if (WIFSIGNALED(st))
+			printf("child killed by signal %d\n", WTERMSIG(st));
+		else
+			printf("child exited %d\n", WEXITSTATUS(st));
+		return 0;
+	}
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -301,7 +372,9 @@ int main(int argc, char **argv)
 		return do_set();
 	if (strcmp(m, "raise") == 0)
 		return do_raise();
+	if (strcmp(m, "cpu") == 0 && argc > 2)
+		return do_cpu(argv[2], argv[0]);
 	fprintf(stderr, "usage: vm-rlimits show|nofile|fsize FILE|stack KIB|as|data|nproc|set|"
-			"raise\n");
+			"raise|cpu spin|syscalls|handler|fork|threads\n");
 	return 2;
 }

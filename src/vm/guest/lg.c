@@ -211,6 +211,8 @@ static int make_init(struct lg *lg, struct cell_err **err)
 	t->start_regs.rflags = 0x202;
 	memcpy(p->comm, img.comm, sizeof(p->comm));
 	p->exe = img.exe;
+	if (lg->cpu_watch && lg_timer_start(lg) < 0)
+		return cell_err(err, EAGAIN, "light guest: starting the RLIMIT_CPU timer thread");
 	return lg_task_start(lg, t, err);
 }
 
@@ -326,7 +328,7 @@ void lg_destroy(struct lg *lg)
 
 int vm_guest_run(const struct vm_guest_config *cfg, struct vm_result *ret, struct cell_err **err)
 {
-	struct lg *lg;
+	struct lg *lg = NULL; /* gcc -O3 cannot see lg_create() sets it on success */
 	int r = lg_create(cfg, NULL, &lg, err);
 	if (r < 0)
 		return r;

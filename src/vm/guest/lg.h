@@ -298,6 +298,7 @@ struct lg_proc {
 	int pdeath_sig;
 	uint64_t rlim[LG_NRLIMITS][2]; /* RLIMIT_*: soft, hard (rlimit.c; lg->lock) */
 	bool oom_killed;       /* chosen by the OOM killer (oom.c), dying */
+	uint64_t cpu_next_ns;  /* RLIMIT_CPU: its next threshold (CPU ns; 0: not checked yet) */
 	uint32_t uid, gid;     /* real = effective = saved: the light guest keeps one */
 };
 
@@ -347,6 +348,11 @@ struct lg_task {
 	uint64_t site_cache_mm, site_cache_gen; /* ... valid for this mm id and map_gen */
 	uint64_t last_fault;   /* a #PF the monitor resolved, to catch one that never resolves */
 	unsigned fault_repeat;
+	/* CPU time (pool.c; lg->lock): the worker thread's CPU clock when the
+	 * task started on it; counted while cpu_on.  cpu_idle: in
+	 * lg_task_sleep, using none (the RLIMIT_CPU timer skips it). */
+	uint64_t cpu0;
+	bool cpu_on, cpu_idle;
 };
 
 /* ---- the VM --------------------------------------------------------------- */
@@ -423,6 +429,13 @@ struct lg {
 	uint64_t start_ns;
 	pthread_t timer;
 	bool timer_running;
+	uint64_t timer_next_ns;       /* when the timer thread wakes next (0: not planned) */
+	/* RLIMIT_CPU (rlimit.c; lg->lock): some process has a finite limit,
+	 * or the monitor has a finite hard limit of its own (host_cpu_ns,
+	 * the CPU time at which the VM's processes are killed before the
+	 * host kills the monitor); set once, never cleared. */
+	bool cpu_watch;
+	uint64_t host_cpu_ns;
 };
 
 /* ---- lg.c: the VM's life ------------------------------------------------- */
@@ -451,6 +464,12 @@ int lg_worker_prestart(struct lg *lg, struct cell_err **err);
  * its parent gets SIGCHLD, its children go to init. */
 void lg_task_exit(struct lg_task *t);
 void lg_task_free(struct lg_task *t);
+/* CPU time as the guest sees it (times, getrusage, the CPU clocks,
+ * RLIMIT_CPU): the time the task's worker thread ran for it, guest code
+ * and the monitor serving its calls alike.  A process's adds its exited
+ * threads'.  lg->lock held (pool.c). */
+uint64_t lg_task_cpu_ns_locked(const struct lg_task *t);
+uint64_t lg_proc_cpu_ns_locked(const struct lg_proc *p);
 /* Unlink a reaped zombie from its parent and the pid table.  lg->lock held. */
 void lg_proc_free_locked(struct lg *lg, struct lg_proc *p);
 /* Queue a signal; kicks the task that will take it.  lg->lock held. */
@@ -480,7 +499,7 @@ void lg_workers_stop(struct lg *lg);
 /* Stop the whole VM with a report (triple fault, KVM error...). */
 void lg_fatal(struct lg *lg, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- timer.c: SIGALRM for alarm()/setitimer() ----------------------------- */
+/* ---- timer.c: SIGALRM for alarm()/setitimer(), RLIMIT_CPU checks -------- */
 /* Start the timer thread if it is not running (0 or -EAGAIN). */
 long lg_timer_start(struct lg *lg);
 void lg_timer_stop(struct lg *lg);
@@ -489,8 +508,22 @@ void lg_timer_stop(struct lg *lg);
 /* The first process's limits: the monitor's own (as a native child would
  * inherit them), then what cfg.rlimits sets.  Guest limits are the
  * monitor's bookkeeping only: setrlimit in the guest never changes the
- * monitor's, so a guest can never loosen what the host enforces on it. */
-void lg_rlimits_init(const struct lg *lg, uint64_t rlim[LG_NRLIMITS][2]);
+ * monitor's, so a guest can never loosen what the host enforces on it.
+ * The monitor raises its own soft RLIMIT_NOFILE and RLIMIT_CPU to their
+ * hard limits (no privilege needed) and notes its hard RLIMIT_CPU
+ * (lg->host_cpu_ns); lg->cpu_watch says whether CPU time is checked. */
+void lg_rlimits_init(struct lg *lg, uint64_t rlim[LG_NRLIMITS][2]);
+/* RLIMIT_CPU, as Linux's check_process_timers: SIGKILL at the hard limit,
+ * SIGXCPU at the soft one (which then moves on a second, so the next
+ * comes a second later).  Also kills every process just before the
+ * monitor's own hard limit would have the host kill the monitor.  Called
+ * by the timer thread; the wall-clock ns until the next check is due (0:
+ * none while every limited process sleeps; a task that wakes up calls
+ * lg_rlimit_cpu_wake_locked).  lg->lock held. */
+uint64_t lg_rlimit_cpu_check_locked(struct lg *lg);
+/* t slept (used no CPU) and runs again: make sure the timer checks its
+ * process (and the monitor's own limit) in time.  lg->lock held. */
+void lg_rlimit_cpu_wake_locked(struct lg_task *t);
 /* A soft limit of t's process (RLIM_INFINITY: none). */
 uint64_t lg_rlimit(const struct lg_task *t, unsigned res);
 unsigned lg_rlimit_nofile(const struct lg_task *t);

@@ -21,6 +21,25 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t lg_task_cpu_ns_locked(const struct lg_task *t)
+{
+	struct timespec ts;
+	clockid_t c;
+	if (!t->cpu_on || pthread_getcpuclockid(t->worker->thread, &c) != 0 ||
+	    clock_gettime(c, &ts) != 0)
+		return 0;
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+	return now > t->cpu0 ? now - t->cpu0 : 0;
+}
+
+uint64_t lg_proc_cpu_ns_locked(const struct lg_proc *p)
+{
+	uint64_t ns = p->utime_ns;
+	for (const struct lg_task *t = p->threads; t; t = t->next_thread)
+		ns += lg_task_cpu_ns_locked(t);
+	return ns;
+}
+
 /* CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join). */
 static void clear_child_tid(struct lg_task *t)
 {
@@ -54,13 +73,19 @@ static void *worker_main(void *arg)
 		if (!w->task)
 			break;
 		struct lg_task *t = w->task;
+		/* The worker served earlier tasks: this one's CPU time is
+		 * what its clock says beyond this point. */
+		t->cpu0 = thread_cpu_ns();
+		t->cpu_on = true;
+		if (lg->cpu_watch) /* the RLIMIT_CPU timer plans for it from now */
+			pthread_cond_broadcast(&lg->cond);
 		pthread_mutex_unlock(&lg->lock);
-		uint64_t cpu0 = thread_cpu_ns();
 		if (!err)
 			lg_worker_run_task(w, t);
 		clear_child_tid(t);
 		pthread_mutex_lock(&lg->lock);
-		t->proc->utime_ns += thread_cpu_ns() - cpu0;
+		t->proc->utime_ns += thread_cpu_ns() - t->cpu0;
+		t->cpu_on = false;
 		/* As Linux's exit_mm() before exit_notify(): the frames are
 		 * free by the time a parent's wait returns (the OOM killer's
 		 * victim has given them back). */

@@ -13,18 +13,27 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "vm/arch/x86/layout.h"
 
 #define PAGE X86_PAGE_SIZE
 #define STACK_MIN (128ULL << 10)   /* what exec populates up front */
 #define STACK_MAX (4ULL << 30)     /* "unlimited": how far the main stack may grow */
+#define NS 1000000000ULL
+/* The finest RLIMIT_CPU is checked: Linux checks at its 250 Hz tick. */
+#define CPU_TICK_NS 4000000ULL
+/* How much CPU time before the monitor's own hard RLIMIT_CPU the VM's
+ * processes are killed: enough for them to stop and the monitor to exit
+ * and write its result before the host's SIGKILL. */
+#define HOST_CPU_MARGIN_NS 250000000ULL
 
 _Static_assert(RLIM_NLIMITS <= LG_NRLIMITS, "lg_proc.rlim holds every RLIMIT_*");
 _Static_assert(LG_NRLIMITS == VM_RLIMITS, "vm_guest_config.rlimits matches lg_proc.rlim");
 
-void lg_rlimits_init(const struct lg *lg, uint64_t rlim[LG_NRLIMITS][2])
+void lg_rlimits_init(struct lg *lg, uint64_t rlim[LG_NRLIMITS][2])
 {
 	for (unsigned i = 0; i < LG_NRLIMITS; i++) {
 		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
@@ -51,6 +60,19 @@ void lg_rlimits_init(const struct lg *lg, uint64_t rlim[LG_NRLIMITS][2])
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
+	/* Our own RLIMIT_CPU (cell's, inherited) counts every guest process
+	 * together: SIGXCPU at its soft limit would kill the monitor, so the
+	 * soft limit goes to the hard one (no privilege needed); just before
+	 * the hard one the guest's processes are killed (lg_rlimit_cpu_check_locked)
+	 * so the VM ends as a program killed by the host's SIGKILL would. */
+	struct rlimit cpu;
+	if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_max != RLIM_INFINITY) {
+		uint64_t hard = cpu.rlim_max >= UINT64_MAX / NS ? UINT64_MAX : cpu.rlim_max * NS;
+		lg->host_cpu_ns = hard > HOST_CPU_MARGIN_NS ? hard - HOST_CPU_MARGIN_NS : 1;
+		cpu.rlim_cur = cpu.rlim_max;
+		setrlimit(RLIMIT_CPU, &cpu);
+	}
+	lg->cpu_watch = lg->host_cpu_ns || rlim[RLIMIT_CPU][0] != RLIM_INFINITY;
 }
 
 uint64_t lg_rlimit(const struct lg_task *t, unsigned res)
@@ -189,6 +211,145 @@ uint64_t lg_rlimit_stack_size(uint64_t rlim)
 	return n < STACK_MIN ? STACK_MIN : n > STACK_MAX ? STACK_MAX : n;
 }
 
+/* ---- RLIMIT_CPU ------------------------------------------------------------ */
+
+static uint64_t sec_ns(uint64_t s)
+{
+	return s == RLIM_INFINITY || s >= UINT64_MAX / NS ? UINT64_MAX : s * NS;
+}
+
+static void send_cpu_signal(struct lg_proc *p, int sig)
+{
+	/* Linux: send_signal_locked(signo, SEND_SIG_PRIV, current, PIDTYPE_TGID) */
+	struct lg_siginfo si = { .signo = sig, .code = 0x80 /* SI_KERNEL */ };
+	lg_signal_proc_locked(p, &si);
+}
+
+/* check_process_timers' RLIMIT_CPU part for one process: the CPU time
+ * left to its next threshold (UINT64_MAX: none), which p->cpu_next_ns
+ * keeps. */
+static uint64_t check_proc(struct lg_proc *p)
+{
+	uint64_t *rl = p->rlim[RLIMIT_CPU];
+	uint64_t soft = rl[0];
+	p->cpu_next_ns = UINT64_MAX;
+	/* As Linux: without a soft limit the hard one is not checked either. */
+	if (soft == RLIM_INFINITY || p->exiting || p->state != LG_PROC_ALIVE)
+		return UINT64_MAX;
+	uint64_t used = lg_proc_cpu_ns_locked(p), hardns = sec_ns(rl[1]), softns = sec_ns(soft);
+	if (used >= hardns) {
+		send_cpu_signal(p, SIGKILL);
+		return UINT64_MAX;
+	}
+	if (used >= softns) {
+		send_cpu_signal(p, SIGXCPU);
+		/* The next SIGXCPU a second later: Linux moves the soft limit
+		 * itself (getrlimit shows it). */
+		if (soft + 1 != RLIM_INFINITY)
+			__atomic_store_n(&rl[0], soft + 1, __ATOMIC_RELAXED);
+		softns = sec_ns(soft + 1);
+	}
+	p->cpu_next_ns = softns < hardns ? softns : hardns;
+	return p->cpu_next_ns > used ? p->cpu_next_ns - used : 0;
+}
+
+/* Threads of p that may be using CPU now. */
+static unsigned running(const struct lg_proc *p)
+{
+	unsigned n = 0;
+	for (const struct lg_task *t = p->threads; t; t = t->next_thread)
+		n += t->cpu_on && !t->cpu_idle;
+	return n;
+}
+
+/* Wall time in which n threads (at most one vCPU each) can use left;
+ * never 0, which means "no check planned". */
+static uint64_t wall_for(const struct lg *lg, uint64_t left, unsigned n)
+{
+	unsigned vcpus = lg->cfg.vcpus ? lg->cfg.vcpus : 1;
+	uint64_t w = left / (n == 0 ? 1 : n < vcpus ? n : vcpus);
+	return w ? w : 1;
+}
+
+/* Wall time in which the monitor can use left: every vCPU busy and its
+ * own threads beside them, the fastest it can go (so a task waking up
+ * finds the plan made with this soon enough: lg_rlimit_cpu_wake_locked). */
+static uint64_t host_wall(const struct lg *lg, uint64_t left)
+{
+	uint64_t w = left / ((uint64_t)(lg->cfg.vcpus ? lg->cfg.vcpus : 1) + 1);
+	return w ? w : 1;
+}
+
+/* The monitor's own CPU time nears its hard limit: every process dies of
+ * SIGKILL, as the host would have killed all of them with the monitor. */
+static uint64_t check_host(struct lg *lg, unsigned nrun)
+{
+	struct timespec ts;
+	if (!lg->host_cpu_ns || lg->done || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	uint64_t used = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+	if (used < lg->host_cpu_ns)
+		return nrun ? host_wall(lg, lg->host_cpu_ns - used) : 0;
+	struct lg_proc *init = lg->init;
+	if (init && init->state == LG_PROC_ALIVE && !init->exiting) {
+		uint64_t hard = (lg->host_cpu_ns + HOST_CPU_MARGIN_NS) / NS;
+		snprintf(init->fault, sizeof(init->fault),
+			 "the VM reached the CPU time limit cell runs under (RLIMIT_CPU hard "
+			 "limit %llu s)", (unsigned long long)hard);
+		init->fault_sig = SIGKILL;
+	}
+	lg_kill_all_locked(lg, SIGKILL);
+	return 0;
+}
+
+uint64_t lg_rlimit_cpu_check_locked(struct lg *lg)
+{
+	uint64_t wait = 0;
+	unsigned nrun = 0;
+	for (int pid = 1; pid < lg->maxpid; pid++) {
+		struct lg_proc *p = lg->procs[pid];
+		if (!p || p->pid != pid || p->state != LG_PROC_ALIVE)
+			continue;
+		unsigned n = running(p);
+		nrun += n;
+		uint64_t left = check_proc(p);
+		if (n && left != UINT64_MAX) {
+			uint64_t w = wall_for(lg, left, n);
+			if (!wait || w < wait)
+				wait = w;
+		}
+	}
+	uint64_t w = check_host(lg, nrun);
+	if (w && (!wait || w < wait))
+		wait = w;
+	return wait && wait < CPU_TICK_NS ? CPU_TICK_NS : wait;
+}
+
+void lg_rlimit_cpu_wake_locked(struct lg_task *t)
+{
+	struct lg *lg = t->lg;
+	struct lg_proc *p = t->proc;
+	/* The timer planned for the tasks running then: with this one
+	 * running too, its process (or the VM, against the monitor's own
+	 * limit) may reach a threshold sooner than planned. */
+	uint64_t due = UINT64_MAX, now = cell_now_ns();
+	if (p->cpu_next_ns != UINT64_MAX) {
+		uint64_t used = lg_proc_cpu_ns_locked(p);
+		uint64_t left = p->cpu_next_ns > used ? p->cpu_next_ns - used : 0;
+		due = now + wall_for(lg, left, running(p));
+	}
+	if (lg->host_cpu_ns) {
+		struct timespec ts;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		uint64_t used = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+		uint64_t left = lg->host_cpu_ns > used ? lg->host_cpu_ns - used : 0;
+		uint64_t d = now + host_wall(lg, left);
+		due = d < due ? d : due;
+	}
+	if (due != UINT64_MAX && (!lg->timer_next_ns || lg->timer_next_ns > due))
+		pthread_cond_broadcast(&lg->cond);
+}
+
 /* ---- the system calls ------------------------------------------------------- */
 
 static long rlimit(struct lg_task *t, int pid, unsigned res, const uint64_t *newv, uint64_t *oldv)
@@ -220,8 +381,14 @@ static long rlimit(struct lg_task *t, int pid, unsigned res, const uint64_t *new
 			__atomic_store_n(&cur[1], newv[1], __ATOMIC_RELAXED);
 		}
 	}
+	/* A CPU limit: the timer checks it now (Linux's update_rlimit_cpu). */
+	bool cpu = r == 0 && newv && res == RLIMIT_CPU && newv[0] != RLIM_INFINITY;
+	if (cpu) {
+		__atomic_store_n(&lg->cpu_watch, true, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&lg->cond);
+	}
 	pthread_mutex_unlock(&lg->lock);
-	return r;
+	return cpu ? lg_timer_start(lg) : r;
 }
 
 LG_SYS(getrlimit)

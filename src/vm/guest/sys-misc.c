@@ -44,20 +44,19 @@ LG_SYS(umask)
 	return old;
 }
 
-static uint64_t cpu_ns(struct lg_task *t)
+/* The calling thread's CPU time, or its process's (exited threads too). */
+static uint64_t cpu_ns(struct lg_task *t, bool process)
 {
-	struct timespec ts;
-	clockid_t c;
-	if (t->worker && pthread_getcpuclockid(t->worker->thread, &c) == 0 &&
-	    clock_gettime(c, &ts) == 0)
-		return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-	return 0;
+	pthread_mutex_lock(&t->lg->lock);
+	uint64_t ns = process ? lg_proc_cpu_ns_locked(t->proc) : lg_task_cpu_ns_locked(t);
+	pthread_mutex_unlock(&t->lg->lock);
+	return ns;
 }
 
 static long get_clock(struct lg_task *t, clockid_t clk, struct timespec *ts)
 {
 	if (clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID) {
-		uint64_t ns = cpu_ns(t);
+		uint64_t ns = cpu_ns(t, clk == CLOCK_PROCESS_CPUTIME_ID);
 		ts->tv_sec = (time_t)(ns / 1000000000);
 		ts->tv_nsec = (long)(ns % 1000000000);
 		return 0;
@@ -160,7 +159,7 @@ LG_SYS(getrusage)
 	struct rusage ru = { 0 };
 	uint64_t ns;
 	if (who == RUSAGE_SELF || who == RUSAGE_THREAD)
-		ns = cpu_ns(t);
+		ns = cpu_ns(t, who == RUSAGE_SELF);
 	else if (who == RUSAGE_CHILDREN)
 		ns = t->proc->cutime_ns + t->proc->cstime_ns;
 	else
@@ -187,7 +186,7 @@ LG_SYS(sysinfo)
 
 LG_SYS(times)
 {
-	uint64_t ns = cpu_ns(t);
+	uint64_t ns = cpu_ns(t, true);
 	struct tms tm = {
 		.tms_utime = (clock_t)(ns / (1000000000 / CLK_TCK)),
 		.tms_cutime = (clock_t)(t->proc->cutime_ns / (1000000000 / CLK_TCK)),

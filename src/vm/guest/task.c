@@ -70,10 +70,28 @@ static void kick_proc(struct lg_proc *p)
 		lg_task_kick(t);
 }
 
+/* Marked idle meanwhile when CPU limits are watched: the RLIMIT_CPU timer
+ * plans only for tasks that may be using CPU, and is told when one that
+ * slept runs again (rlimit.c). */
+static void set_idle(struct lg_task *t, bool idle)
+{
+	struct lg *lg = t->lg;
+	pthread_mutex_lock(&lg->lock);
+	t->cpu_idle = idle;
+	if (!idle)
+		lg_rlimit_cpu_wake_locked(t);
+	pthread_mutex_unlock(&lg->lock);
+}
+
 int lg_task_sleep(struct lg_task *t, struct pollfd *fds, unsigned n, int64_t timeout_ns)
 {
-	(void)t;
-	return vcpu_wait_fds(fds, n, timeout_ns);
+	bool watch = __atomic_load_n(&t->lg->cpu_watch, __ATOMIC_RELAXED);
+	if (watch)
+		set_idle(t, true);
+	int r = vcpu_wait_fds(fds, n, timeout_ns);
+	if (watch)
+		set_idle(t, false);
+	return r;
 }
 
 /* ---- signals: queueing ----------------------------------------------------- */

@@ -1,5 +1,8 @@
-/* The alarm clock: one thread per VM, started by the first alarm(), that
- * sleeps until the earliest ITIMER_REAL deadline and sends SIGALRM. */
+/* The VM's clock thread, started by the first alarm() or CPU limit: it
+ * sleeps until the earliest ITIMER_REAL deadline and sends SIGALRM, and
+ * checks RLIMIT_CPU (rlimit.c) no later than a running process could
+ * reach its next threshold.  A signal it sends kicks the task out of
+ * KVM_RUN, so a program spinning without a syscall gets it too. */
 #include "vm/guest/lg.h"
 
 #include <errno.h>
@@ -8,6 +11,25 @@
 
 #include "base/util.h"
 
+/* SIGALRM for the due alarms; the next deadline (0: none).  lg->lock held. */
+static uint64_t alarms_locked(struct lg *lg, uint64_t now)
+{
+	uint64_t next = 0;
+	for (int pid = 1; pid < lg->maxpid; pid++) {
+		struct lg_proc *p = lg->procs[pid];
+		if (!p || p->pid != pid || !p->alarm_ns || p->state != LG_PROC_ALIVE)
+			continue;
+		if (p->alarm_ns <= now) {
+			struct lg_siginfo si = { .signo = SIGALRM, .code = 0x80 };
+			lg_signal_proc_locked(p, &si);
+			p->alarm_ns = p->alarm_interval_ns ? now + p->alarm_interval_ns : 0;
+		}
+		if (p->alarm_ns && (!next || p->alarm_ns < next))
+			next = p->alarm_ns;
+	}
+	return next;
+}
+
 static void *timer_main(void *arg)
 {
 	struct lg *lg = arg;
@@ -15,20 +37,14 @@ static void *timer_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&lg->lock);
-	while (!lg->done) {
-		uint64_t now = cell_now_ns(), next = 0;
-		for (int pid = 1; pid < lg->maxpid; pid++) {
-			struct lg_proc *p = lg->procs[pid];
-			if (!p || p->pid != pid || !p->alarm_ns || p->state != LG_PROC_ALIVE)
-				continue;
-			if (p->alarm_ns <= now) {
-				struct lg_siginfo si = { .signo = SIGALRM, .code = 0x80 };
-				lg_signal_proc_locked(p, &si);
-				p->alarm_ns = p->alarm_interval_ns ? now + p->alarm_interval_ns : 0;
-			}
-			if (p->alarm_ns && (!next || p->alarm_ns < next))
-				next = p->alarm_ns;
+	while (!lg->done && lg->timer_running) {
+		uint64_t now = cell_now_ns(), next = alarms_locked(lg, now);
+		if (lg->cpu_watch) {
+			uint64_t cpu = lg_rlimit_cpu_check_locked(lg);
+			if (cpu && (!next || now + cpu < next))
+				next = now + cpu;
 		}
+		lg->timer_next_ns = next;
 		/* lg->cond uses CLOCK_MONOTONIC (lg.c sets it up). */
 		struct timespec ts;
 		uint64_t until = next ? next : now + 3600ULL * 1000000000;
@@ -36,6 +52,7 @@ static void *timer_main(void *arg)
 		ts.tv_nsec = (long)(until % 1000000000);
 		pthread_cond_timedwait(&lg->cond, &lg->lock, &ts);
 	}
+	lg->timer_next_ns = 0;
 	pthread_mutex_unlock(&lg->lock);
 	return NULL;
 }

@@ -382,6 +382,32 @@ static void threaded_for_some_controllers(void)
 	cgroup_free(v);
 }
 
+/* Only the hierarchies asked for: a VM's cgroup is not made in freezer or
+ * blkio (vm/launch.c); the named one by "name=systemd". */
+static void make_some_only_listed(void)
+{
+	FX();
+	static const char *const some[] = { "memory", "pids", "name=systemd", NULL };
+	_cleanup_(cgroup_freep) struct cgroup *cg = NULL, *again = NULL;
+	T_ASSERT_INT(cg_resolve(f.ctx, "vm/x", &cg, &f.err), 0);
+	char **made = NULL;
+	T_ASSERT_INT(cgroup_make_some(cg, some, false, &made, &f.err), 0);
+	T_ASSERT_INT((int)cell_strv_len(made), 3);
+	for (size_t i = 0; i < f.ctx->n_hier; i++) {
+		const char *d = cgroup_dirs(cg)[i];
+		bool want = strstr(d, "/memory/") || strstr(d, "/pids/") || strstr(d, "/systemd/");
+		if ((access(d, F_OK) == 0) != want)
+			T_FAIL("%s: %s", d, want ? "not made" : "made");
+	}
+	cell_strv_free(made);
+	/* the record of all of them reopens with the others absent */
+	T_ASSERT_INT(cgroup_ctx_open_dirs(f.ctx, cgroup_dirs(cg), &again, &f.err), 0);
+	size_t absent = 0;
+	for (size_t i = 0; i < f.ctx->n_hier; i++)
+		absent += again->absent[i];
+	T_ASSERT_INT((int)absent, (int)f.ctx->n_hier - 3);
+}
+
 static void stats_from_v1_files(void)
 {
 	FX();
@@ -464,4 +490,4 @@ static void resolve_make_open_dirs(void)
 T_MAIN("cgroup-v1", T_CASE(resolve_make_open_dirs), T_CASE(stats_from_v1_files), T_CASE(create_copies_cpuset_and_resolves_relative), T_CASE(apply_rich),
        T_CASE(memsw_order), T_CASE(refusals), T_CASE(cfs_ancestor),
        T_CASE(controller_not_mounted), T_CASE(pids_freeze_destroy),
-       T_CASE(threaded_for_some_controllers))
+       T_CASE(threaded_for_some_controllers), T_CASE(make_some_only_listed))

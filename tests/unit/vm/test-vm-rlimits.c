@@ -1,6 +1,7 @@
 /* Resource limits in the light guest (guest/rlimit.c) and the OOM killer
  * (guest/oom.c): the rules of getrlimit/setrlimit/prlimit64 and the checks
- * behind EMFILE, EFBIG + SIGXFSZ, ENOMEM and EAGAIN, as Linux makes them. */
+ * behind EMFILE, EFBIG + SIGXFSZ, ENOMEM and EAGAIN, SIGXCPU and SIGKILL for
+ * RLIMIT_CPU, as Linux makes them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -233,6 +234,73 @@ static void nproc(void)
 	vt_free(lg, t);
 }
 
+/* RLIMIT_CPU as check_process_timers: the process's CPU time (here its
+ * exited threads', p->utime_ns) against the limits; what getrusage and
+ * times() report is that same time. */
+static void cpu(void)
+{
+	struct lg *lg;
+	struct lg_task *t = setup(&lg);
+	struct lg_task *other = vt_task(lg); /* no limit: never signalled */
+	lg->init = t->proc;
+	struct lg_proc *p = t->proc;
+	const uint64_t s = 1000000000ULL;
+	pthread_mutex_lock(&lg->lock);
+	p->rlim[RLIMIT_CPU][0] = 1;
+	p->rlim[RLIMIT_CPU][1] = 2;
+	p->utime_ns = s / 2;
+	other->proc->utime_ns = 100 * s;
+	/* below the soft limit; nothing runs, so no check is planned */
+	T_ASSERT_INT((long)lg_rlimit_cpu_check_locked(lg), 0);
+	T_ASSERT_INT((long)p->shared_pending.set, 0);
+	T_ASSERT_INT((long)p->cpu_next_ns, (long)s);
+	/* the soft limit: SIGXCPU (SI_KERNEL), and the soft limit moves a second on */
+	p->utime_ns = s;
+	lg_rlimit_cpu_check_locked(lg);
+	T_ASSERT(p->shared_pending.set & (1ULL << (SIGXCPU - 1)));
+	T_ASSERT_INT(p->shared_pending.info[SIGXCPU - 1].code, 0x80);
+	T_ASSERT_INT((long)p->rlim[RLIMIT_CPU][0], 2);
+	T_ASSERT_INT((long)p->cpu_next_ns, (long)(2 * s));
+	T_ASSERT(!p->exiting && !other->proc->exiting && !other->proc->shared_pending.set);
+	p->shared_pending.set = 0;
+	p->utime_ns = s + s / 2;
+	lg_rlimit_cpu_check_locked(lg);
+	T_ASSERT_INT((long)p->shared_pending.set, 0);
+	/* without a soft limit the hard one is not checked (as Linux) */
+	p->rlim[RLIMIT_CPU][0] = RLIM_INFINITY;
+	p->utime_ns = 3 * s;
+	lg_rlimit_cpu_check_locked(lg);
+	T_ASSERT(!p->exiting && !p->shared_pending.set);
+	/* the hard limit: SIGKILL, not SIGXCPU */
+	p->rlim[RLIMIT_CPU][0] = 2;
+	lg_rlimit_cpu_check_locked(lg);
+	T_ASSERT(p->exiting && p->exit_code == SIGKILL && !p->shared_pending.set);
+	p->exiting = false;
+	/* getrusage and the process CPU clock count the whole process, the thread clock its own */
+	p->rlim[RLIMIT_CPU][0] = p->rlim[RLIMIT_CPU][1] = RLIM_INFINITY;
+	p->utime_ns = s + s / 2;
+	pthread_mutex_unlock(&lg->lock);
+	struct rusage ru;
+	T_ASSERT_INT(SYS2(t, SYS_getrusage, RUSAGE_SELF, BUF), 0);
+	lg_copy_from(t->mm, &ru, BUF, sizeof(ru));
+	T_ASSERT_INT((long)ru.ru_utime.tv_sec, 1);
+	T_ASSERT_INT((long)ru.ru_utime.tv_usec, 500000);
+	T_ASSERT_INT(SYS2(t, SYS_getrusage, RUSAGE_THREAD, BUF), 0);
+	lg_copy_from(t->mm, &ru, BUF, sizeof(ru));
+	T_ASSERT_INT((long)ru.ru_utime.tv_sec, 0);
+	struct timespec ts;
+	T_ASSERT_INT(SYS2(t, SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, BUF), 0);
+	lg_copy_from(t->mm, &ts, BUF, sizeof(ts));
+	T_ASSERT_INT((long)ts.tv_sec, 1);
+	T_ASSERT_INT(ts.tv_nsec, 500000000);
+	struct lg_proc *op = other->proc;
+	lg_task_free(other);
+	lg->procs[op->pid] = NULL;
+	free(op->sighand);
+	free(op);
+	vt_free(lg, t);
+}
+
 /* Two processes, the second filling guest RAM through a lazy mapping. */
 static void oom(void)
 {
@@ -278,4 +346,4 @@ static void oom(void)
 }
 
 T_MAIN("vm-rlimits", T_CASE(rules), T_CASE(initial), T_CASE(nofile), T_CASE(fsize),
-       T_CASE(address_space), T_CASE(nproc), T_CASE(oom))
+       T_CASE(address_space), T_CASE(nproc), T_CASE(cpu), T_CASE(oom))
