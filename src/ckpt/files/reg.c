@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -72,9 +74,34 @@ static int read_unlinked(struct ck_fdinfo *fi, struct ck_file_reg *f, struct cel
 	return 0;
 }
 
+/* A process's own /proc/self/X reads back as /proc/PID/X, PID as its procfs
+ * numbers it: restored under another pid, that path names another process
+ * or none.  Kept as /proc/self/X, it opens the restored process's own.
+ * NULL when the file is not one of the task's own procfs files. */
+static char *proc_self_path(const struct ck_fdinfo *fi)
+{
+	struct statfs sf;
+	if (!cell_str_has_prefix(fi->link, "/proc/") || fstatfs(fi->lfd, &sf) < 0 ||
+	    sf.f_type != PROC_SUPER_MAGIC)
+		return NULL;
+	char *end;
+	const char *n = fi->link + strlen("/proc/");
+	long pid = strtol(n, &end, 10);
+	if (end == n || *end != '/' || cell_str_has_prefix(end, "/task/"))
+		return NULL;
+	/* Our procfs numbers it as the host does; another (its PID
+	 * namespace's) as its namespace does. */
+	struct stat ours;
+	bool host = stat("/proc", &ours) == 0 && ours.st_dev == fi->st.st_dev;
+	if (pid != (host ? (long)fi->task->pid : (long)fi->task->vpid))
+		return NULL;
+	return xasprintf("/proc/self%s", end);
+}
+
 static int reg_dump(struct ck_fdinfo *fi, uint32_t id, struct cell_err **err)
 {
-	_cleanup_free_ char *path = xstrdup(fi->link);
+	char *self = proc_self_path(fi);
+	_cleanup_free_ char *path = self ? self : xstrdup(fi->link);
 	struct ck_file_reg f = {
 		.id = id, .flags = (uint32_t)fi->flags & ~(uint32_t)O_CLOEXEC, .pos = fi->pos,
 		.mode = fi->st.st_mode, .size = (uint64_t)fi->st.st_size,
