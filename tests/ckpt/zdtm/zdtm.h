@@ -85,14 +85,22 @@ static inline void zdtm_ready(void)
 	close(fd);
 }
 
-/* Sleep until SIGTERM: the checkpoint and restore happen meanwhile. */
+/* Sleep until SIGTERM: the checkpoint and restore happen meanwhile.
+ * SIGTERM stays blocked outside sigsuspend: a thread restored inside the
+ * call resumes just before it (the syscall is restarted), and a SIGTERM
+ * that came in that window with SIGTERM unblocked ran its handler there,
+ * then the call slept for good (a restore hung, once in some thousand). */
 static inline void zdtm_wait(void)
 {
-	sigset_t mask;
-	sigprocmask(SIG_BLOCK, NULL, &mask);
-	sigdelset(&mask, SIGTERM);
+	sigset_t term, old, during;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	during = old;
+	sigdelset(&during, SIGTERM);
 	while (!zdtm_term)
-		sigsuspend(&mask);
+		sigsuspend(&during);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* The mapping that holds addr, from /proc/self/maps: its protection as
