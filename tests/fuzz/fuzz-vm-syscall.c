@@ -6,9 +6,11 @@
  * Calls that block, create processes or change the file system are left
  * out; open's flags are made read-only. */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -59,6 +61,19 @@ static uint64_t arg(const uint8_t **p, size_t *n)
 
 static char root[64];
 
+/* The root made for the run goes with it (whatever the calls put in it). */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_root(void)
+{
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(root, sizeof(root), "/tmp/cell-fuzz-vm-XXXXXX");
 		if (!mkdtemp(root))
 			abort();
+		atexit(rm_root);
 		char p[128];
 		snprintf(p, sizeof(p), "%s/etc", root);
 		mkdir(p, 0755);
