@@ -331,9 +331,15 @@ int cell_parse_size(const char *s, uint64_t *ret)
 	return -EINVAL;
 }
 
-uint64_t cell_now_ns(void)
+uint64_t cell_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t cell_now_ns(void)
+{
+	return cell_clock_ns(CLOCK_MONOTONIC);
 }

@@ -57,5 +57,7 @@ int cell_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 int cell_parse_size(const char *s, uint64_t *ret);
 
 uint64_t cell_now_ns(void); /* CLOCK_MONOTONIC */
+/* Any clock in ns (a CPU-time clock too); 0 when it cannot be read. */
+uint64_t cell_clock_ns(clockid_t clock);
 
 #endif

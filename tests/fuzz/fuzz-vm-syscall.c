@@ -6,7 +6,6 @@
  * Calls that block, create processes or change the file system are left
  * out; open's flags are made read-only. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,27 +60,11 @@ static uint64_t arg(const uint8_t **p, size_t *n)
 
 static char root[64];
 
-/* The root made for the run goes with it (whatever the calls put in it). */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_root(void)
-{
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/cell-fuzz-vm-XXXXXX");
-		if (!mkdtemp(root))
-			abort();
-		atexit(rm_root);
+		vt_tmp_root(root, sizeof(root), "cell-fuzz-vm");
 		char p[128];
 		snprintf(p, sizeof(p), "%s/etc", root);
 		mkdir(p, 0755);

@@ -14,21 +14,12 @@
 
 #define WORKER_STACK (256u << 10)
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t lg_task_cpu_ns_locked(const struct lg_task *t)
 {
-	struct timespec ts;
 	clockid_t c;
-	if (!t->cpu_on || pthread_getcpuclockid(t->worker->thread, &c) != 0 ||
-	    clock_gettime(c, &ts) != 0)
+	if (!t->cpu_on || pthread_getcpuclockid(t->worker->thread, &c) != 0)
 		return 0;
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+	uint64_t now = cell_clock_ns(c);
 	return now > t->cpu0 ? now - t->cpu0 : 0;
 }
 
@@ -75,7 +66,7 @@ static void *worker_main(void *arg)
 		struct lg_task *t = w->task;
 		/* The worker served earlier tasks: this one's CPU time is
 		 * what its clock says beyond this point. */
-		t->cpu0 = thread_cpu_ns();
+		t->cpu0 = cell_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		t->cpu_on = true;
 		if (lg->cpu_watch) /* the RLIMIT_CPU timer plans for it from now */
 			pthread_cond_broadcast(&lg->cond);
@@ -84,7 +75,7 @@ static void *worker_main(void *arg)
 			lg_worker_run_task(w, t);
 		clear_child_tid(t);
 		pthread_mutex_lock(&lg->lock);
-		t->proc->utime_ns += thread_cpu_ns() - t->cpu0;
+		t->proc->utime_ns += cell_clock_ns(CLOCK_THREAD_CPUTIME_ID) - t->cpu0;
 		t->cpu_on = false;
 		/* As Linux's exit_mm() before exit_notify(): the frames are
 		 * free by the time a parent's wait returns (the OOM killer's

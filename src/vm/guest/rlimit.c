@@ -280,16 +280,22 @@ static uint64_t host_wall(const struct lg *lg, uint64_t left)
 	return w ? w : 1;
 }
 
+/* The monitor's CPU time left before the VM's processes are killed. */
+static uint64_t host_cpu_left(const struct lg *lg)
+{
+	uint64_t used = cell_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	return lg->host_cpu_ns > used ? lg->host_cpu_ns - used : 0;
+}
+
 /* The monitor's own CPU time nears its hard limit: every process dies of
  * SIGKILL, as the host would have killed all of them with the monitor. */
 static uint64_t check_host(struct lg *lg, unsigned nrun)
 {
-	struct timespec ts;
-	if (!lg->host_cpu_ns || lg->done || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+	if (!lg->host_cpu_ns || lg->done)
 		return 0;
-	uint64_t used = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-	if (used < lg->host_cpu_ns)
-		return nrun ? host_wall(lg, lg->host_cpu_ns - used) : 0;
+	uint64_t left = host_cpu_left(lg);
+	if (left)
+		return nrun ? host_wall(lg, left) : 0;
 	struct lg_proc *init = lg->init;
 	if (init && init->state == LG_PROC_ALIVE && !init->exiting) {
 		uint64_t hard = (lg->host_cpu_ns + HOST_CPU_MARGIN_NS) / NS;
@@ -339,11 +345,7 @@ void lg_rlimit_cpu_wake_locked(struct lg_task *t)
 		due = now + wall_for(lg, left, running(p));
 	}
 	if (lg->host_cpu_ns) {
-		struct timespec ts;
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-		uint64_t used = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-		uint64_t left = lg->host_cpu_ns > used ? lg->host_cpu_ns - used : 0;
-		uint64_t d = now + host_wall(lg, left);
+		uint64_t d = now + host_wall(lg, host_cpu_left(lg));
 		due = d < due ? d : due;
 	}
 	if (due != UINT64_MAX && (!lg->timer_next_ns || lg->timer_next_ns > due))

@@ -3,7 +3,6 @@
  * ENAMETOOLONG as Linux returns them), and names stay in the root. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,26 +22,10 @@
 
 static char root[64];
 
-/* The root made for the run goes with it (whatever the calls put in it). */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_root(void)
-{
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static struct lg_task *setup(struct lg **ret)
 {
 	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/cell-vmtest-XXXXXX");
-		if (!mkdtemp(root))
-			abort();
-		atexit(rm_root);
+		vt_tmp_root(root, sizeof(root), "cell-vmtest");
 		char p[128];
 		snprintf(p, sizeof(p), "%s/etc", root);
 		mkdir(p, 0755);

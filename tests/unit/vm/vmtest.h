@@ -5,6 +5,8 @@
 #define CELL_TESTS_VMTEST_H
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +17,32 @@
 #include "vm/arch/x86/boot64.h"
 #include "vm/arch/x86/layout.h"
 #include "vm/guest/lg.h"
+
+static const char *vt_root_made;
+
+static int vt_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void vt_rm_root(void)
+{
+	nftw(vt_root_made, vt_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh directory /tmp/NAME-XXXXXX in root (n bytes) for a guest's root
+ * file system, removed with whatever the calls put in it when the
+ * process exits. */
+static inline void vt_tmp_root(char *root, size_t n, const char *name)
+{
+	snprintf(root, n, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(root))
+		abort();
+	vt_root_made = root;
+	atexit(vt_rm_root);
+}
 
 static inline struct lg *vt_lg(uint64_t ram, const char *rootdir)
 {
