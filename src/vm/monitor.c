@@ -40,7 +40,10 @@ static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGU
 
 struct monitor {
 	struct monitor_args *a;
-	int cg_fds[MAX_CG_FILES]; /* the vCPU cgroup's tasks files, opened before the sandbox */
+	/* Opened before the sandbox, one pair per hierarchy where the VM's
+	 * cgroup has a vcpus child: that child's thread file and the VM
+	 * cgroup's own (-1 if it would not open). */
+	int cg_fds[MAX_CG_FILES], cg_own_fds[MAX_CG_FILES];
 	unsigned ncg;
 	struct lg *lg;
 	struct lx_vm *lx;
@@ -77,17 +80,26 @@ __attribute__((noreturn)) static void die(struct monitor *m, struct cell_err *er
 /* The vCPU cgroup's thread files, opened while cgroupfs is still in view:
  * "tasks" in each v1 hierarchy, "cgroup.threads" in a threaded v2 one.
  * The launcher made that child only where CPU is limited and accounted
- * (launch.c, make_vcpu_cgroup): elsewhere there is none to open. */
+ * (launch.c, make_vcpu_cgroup): elsewhere there is none to open.  Beside
+ * each, the same file of the VM's cgroup, for helper threads that a vCPU
+ * thread started (in v2 the threaded domain's cgroup.threads takes a
+ * thread back from its threaded child, cgroup-v2.rst "Threads"). */
 static void open_vcpu_cgroup(struct monitor *m)
 {
 	for (char *const *d = m->a->cg_dirs; d && *d && m->ncg < MAX_CG_FILES; d++) {
+		const char *file = "tasks";
 		_cleanup_free_ char *t = xasprintf("%s/vcpus/tasks", *d);
-		_cleanup_free_ char *th = xasprintf("%s/vcpus/cgroup.threads", *d);
 		int fd = open(t, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT)
+		if (fd < 0 && errno == ENOENT) {
+			file = "cgroup.threads";
+			_cleanup_free_ char *th = xasprintf("%s/vcpus/cgroup.threads", *d);
 			fd = open(th, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0)
-			m->cg_fds[m->ncg++] = fd;
+		}
+		if (fd < 0)
+			continue;
+		_cleanup_free_ char *own = xasprintf("%s/%s", *d, file);
+		m->cg_own_fds[m->ncg] = open(own, O_WRONLY | O_CLOEXEC);
+		m->cg_fds[m->ncg++] = fd;
 	}
 }
 
@@ -145,6 +157,18 @@ static void enter_vcpu_cgroup(void *ctx, pid_t tid)
 	for (unsigned i = 0; i < m->ncg; i++)
 		if (write(m->cg_fds[i], "0", 1) < 0)
 			cell_warn("vm: vCPU thread %d: joining its cgroup: %s", tid, strerror(errno));
+}
+
+/* In a helper thread a vCPU thread may have started (the light guest's
+ * timer): back to the VM's cgroup, out of the vCPUs' quota and CPU time.
+ * Nothing to do where there is no vcpus child (ncg 0). */
+static void enter_own_cgroup(void *ctx, pid_t tid)
+{
+	struct monitor *m = ctx;
+	for (unsigned i = 0; i < m->ncg; i++)
+		if (write(m->cg_own_fds[i], "0", 1) < 0) /* EBADF if it did not open */
+			cell_warn("vm: helper thread %d: leaving the vCPU cgroup: %s", tid,
+				  strerror(errno));
 }
 
 /* ---- control operations --------------------------------------------------- */
@@ -319,7 +343,9 @@ static int create_vm(struct monitor *m, const struct sandbox *sb, struct cell_er
 			cfg.rootfs = sb->rootfs;
 		if (l->detach)
 			cfg.stdio[0] = 0, cfg.stdio[1] = 1, cfg.stdio[2] = 2;
-		struct lg_hooks hooks = { .enter_thread = enter_vcpu_cgroup, .ctx = m };
+		struct lg_hooks hooks = { .enter_thread = enter_vcpu_cgroup,
+					  .helper_thread = enter_own_cgroup,
+					  .ctx = m };
 		return lg_create(&cfg, &hooks, &m->lg, err);
 	}
 	struct vm_linux_config cfg = l->linux_;

@@ -11,7 +11,7 @@ import time
 
 import cellt
 
-PROGS = ("memfill", "fault", "getpid-loop", "threads", "sites", "rlimits", "oom")
+PROGS = ("memfill", "fault", "getpid-loop", "threads", "sites", "rlimits", "oom", "alarm")
 
 
 def need_kvm():
@@ -285,6 +285,70 @@ def test_dead_monitor_is_cleaned_up(t):
     assert [v["status"] for v in listed if v["id"] == vid] == ["stopped"]
     assert not os.path.exists(os.path.join(t.root, "vm", vid))
     assert not cellt.cgroups_named({vid})
+
+
+PF_USER_WORKER = 0x4000  # include/linux/sched.h: a kernel thread in a user process
+
+
+def monitor_threads(pid):
+    """The monitor's own threads: tid -> (name, whether it is in a vcpus
+    cgroup).  Not the kernel's (KVM's kvm-nx-lpage-recovery, which the first
+    KVM_RUN starts on a vCPU thread: it works for the guest)."""
+    threads = {}
+    for task in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            with open(f"{task}/stat") as f:
+                flags = int(f.read().rsplit(")", 1)[1].split()[6])
+            with open(f"{task}/comm") as f:
+                name = f.read().strip()
+            with open(f"{task}/cgroup") as f:
+                paths = [line.rstrip("\n").split(":", 2)[2] for line in f]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+        if flags & PF_USER_WORKER:
+            continue
+        threads[int(os.path.basename(task))] = (name, any(p.endswith("/vcpus") for p in paths))
+    return threads
+
+
+def test_only_vcpu_threads_in_the_vcpus_cgroup(t):
+    """The vcpus child cgroup (the guest's CPU quota and time) holds the
+    vCPU threads, one per vCPU `cell vm stats` lists, and nothing else.  The
+    VM's clock thread is the monitor's: in the VM's own cgroup whether a
+    guest alarm or CPU limit started it (on the vCPU thread serving the
+    call, whose cgroup a new thread inherits) or the monitor did at start-up
+    (a CPU limit on cell itself)."""
+    r = rootfs(t)
+    for argv, prefix in ((["/bin/vm-alarm", "60"], ()),
+                         (["/bin/sh", "-c", "ulimit -t 3600; sleep 60"], ()),
+                         (["/bin/sleep", "60"], ("prlimit", "--cpu=3600"))):
+        vid = t.new_id("vmc")
+        cp = subprocess.run([*prefix, *t.cell_cmd(["vm", "run", "-d", "--name", vid,
+                                                   "--rootfs", r, "--", *argv])],
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        assert cp.returncode == 0, (argv, cp)
+        pid = monitor_pid(t, vid)
+        if not any(os.path.isdir(os.path.join(d, "vcpus")) for d in cellt.cgroups_named({vid})):
+            t.cell("vm", "stop", vid)
+            wait_reaped(t, pid)
+            raise cellt.Skip("no vcpus cgroup on this host (no cpu controller)")
+        # threads come and go while the guest starts: wait for it to settle
+        deadline = time.time() + 15
+        while True:
+            threads = monitor_threads(pid)
+            nvcpus = len(json.loads(t.cell("vm", "stats", vid).out)["vcpus"])
+            in_vcpus = sorted(n for n, inside in threads.values() if inside)
+            vcpus = sorted(n for n, _ in threads.values() if n.startswith("vcpu"))
+            timers = [inside for n, inside in threads.values() if n == "lg-timer"]
+            if (timers == [False] and in_vcpus == vcpus and len(vcpus) == nvcpus) or \
+                    time.time() > deadline:
+                break
+            time.sleep(0.1)
+        t.cell("vm", "stop", vid)
+        wait_reaped(t, pid)
+        assert timers == [False], (argv, "the clock thread is in the vcpus cgroup", threads)
+        assert in_vcpus == vcpus and len(vcpus) == nvcpus, (argv, nvcpus, threads)
+    assert not os.listdir(os.path.join(t.root, "vm"))
 
 
 def test_bad_input(t):

@@ -388,9 +388,14 @@ struct lg_stats {
 	uint64_t oom_kills;   /* processes the OOM killer killed (oom.c; lg->lock) */
 };
 
-/* What the embedding monitor wants done in each vCPU thread (cgroup). */
+/* What the embedding monitor wants done in its threads (cgroups), each
+ * called by the thread itself.  enter_thread: in each vCPU thread.
+ * helper_thread: in each helper thread of the monitor's own (the timer),
+ * which a vCPU thread may have started (a guest alarm): it undoes what
+ * that thread inherited.  Either may be NULL. */
 struct lg_hooks {
 	void (*enter_thread)(void *ctx, pid_t tid);
+	void (*helper_thread)(void *ctx, pid_t tid);
 	void *ctx;
 };
 

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -57,6 +59,11 @@ static void *worker_main(void *arg)
 		lg_fatal(lg, -EIO, "%s", err->msg);
 	if (lg->cfg_hooks.enter_thread)
 		lg->cfg_hooks.enter_thread(lg->cfg_hooks.ctx, w->vcpu->tid);
+	/* A name in /proc/PID/task/TID/comm (top -H, the tests) tells the
+	 * vCPU threads from the monitor's others. */
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", w->slot);
+	prctl(PR_SET_NAME, name);
 	pthread_mutex_lock(&lg->lock);
 	for (;;) {
 		while (!w->task && !w->quit)

@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -36,6 +39,12 @@ static void *timer_main(void *arg)
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Started by the first alarm or CPU limit, on the vCPU thread serving
+	 * that call: this thread was born in its cgroup, under the guest's
+	 * CPU quota.  It is the monitor's. */
+	if (lg->cfg_hooks.helper_thread)
+		lg->cfg_hooks.helper_thread(lg->cfg_hooks.ctx, (pid_t)syscall(SYS_gettid));
+	prctl(PR_SET_NAME, "lg-timer");
 	pthread_mutex_lock(&lg->lock);
 	while (!lg->done && lg->timer_running) {
 		uint64_t now = cell_now_ns(), next = alarms_locked(lg, now);
