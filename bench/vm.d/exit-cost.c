@@ -22,9 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest64.h"
+
 #define RAM (4u << 20)
-#define CODE 0x100000ULL
-#define MMIO 0x40000000ULL /* 1 GiB: no memslot */
+#define CODE GUEST64_CODE
+#define MMIO GUEST64_MMIO
+#define die guest64_die
 
 static double now_ns(void)
 {
@@ -33,38 +36,12 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-static void die(const char *m)
-{
-	perror(m);
-	exit(1);
-}
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 20000;
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("/dev/kvm");
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct kvm_userspace_memory_region mr = { .slot = 0, .memory_size = RAM,
-						  .userspace_addr = (uint64_t)ram };
-	if (vm < 0 || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
-		die("vm");
-	/* 2 MiB identity pages for the first 2 GiB, user accessible */
-	uint64_t *pml4 = (uint64_t *)(ram + 0x1000), *pdpt = (uint64_t *)(ram + 0x2000);
-	uint64_t *pd0 = (uint64_t *)(ram + 0x3000), *pd1 = (uint64_t *)(ram + 0x4000);
-	pml4[0] = 0x2000 | 7;
-	pdpt[0] = 0x3000 | 7;
-	pdpt[1] = 0x4000 | 7;
-	for (int i = 0; i < 512; i++) {
-		pd0[i] = ((uint64_t)i << 21) | 0x87;
-		pd1[i] = (MMIO + ((uint64_t)i << 21)) | 0x87;
-	}
-	uint64_t *gdt = (uint64_t *)(ram + 0x5000);
-	gdt[2] = 0x00af9b000000ffffULL;
-	gdt[5] = 0x00cff3000000ffffULL;
-	gdt[6] = 0x00affb000000ffffULL;
+	int kvm, vm;
+	uint8_t *ram = guest64_vm(RAM, &kvm, &vm);
 	/* loop A at CODE: 1: mov %al,(MMIO); dec %rbx; jnz 1b; mov $60,%eax; syscall
 	 * stub at CODE+0x100: jmp *%rcx  (LSTAR)
 	 * loop B at CODE+0x200: 1: syscall; dec %rbx; jnz 1b; mov %al,(MMIO); */
@@ -86,27 +63,9 @@ int main(int argc, char **argv)
 	int cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
 				   PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 128 * sizeof(struct kvm_cpuid_entry2));
-	c->nent = 128;
-	ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c);
-	ioctl(cpu, KVM_SET_CPUID2, c);
-	struct kvm_sregs s;
-	ioctl(cpu, KVM_GET_SREGS, &s);
-	s.cr0 = 0x80050033;
-	s.cr3 = 0x1000;
-	s.cr4 = 0x620;
-	s.efer = 0xd01;
-	s.gdt.base = 0x5000;
-	s.gdt.limit = 0x3f;
-	struct kvm_segment cs = { .limit = 0xffffffff, .selector = 0x33, .type = 11, .present = 1,
-				  .dpl = 3, .s = 1, .l = 1, .g = 1 };
-	struct kvm_segment ds = { .limit = 0xffffffff, .selector = 0x2b, .type = 3, .present = 1,
-				  .dpl = 3, .db = 1, .s = 1, .g = 1 };
-	s.cs = cs;
-	s.ss = s.ds = s.es = s.fs = s.gs = ds;
-	s.tr = (struct kvm_segment){ .base = 0x6000, .limit = 0x67, .type = 11, .present = 1 };
-	if (ioctl(cpu, KVM_SET_SREGS, &s) < 0)
-		die("sregs");
+	if (cpu < 0 || run == MAP_FAILED)
+		die("vcpu");
+	guest64_setup(kvm, cpu, ram);
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[2];

@@ -30,32 +30,28 @@
 #include <linux/kvm.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RAM (4u << 20)
-#define CODE 0x100000ULL
-#define MMIO 0x40000000ULL
+#include "guest64.h"
 
-static void die(const char *m)
-{
-	perror(m);
-	exit(1);
-}
+#define RAM (4u << 20)
+#define CODE GUEST64_CODE
+#define die guest64_die
 
 /* pivot into an empty tmpfs, drop every capability, then an allowlist of
  * 120 syscall numbers (cell's monitor allows ~110 and checks ioctl numbers)
@@ -86,27 +82,8 @@ static void sandbox(void)
 
 static int run_vm(long exits, int sandboxed)
 {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("/dev/kvm");
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct kvm_userspace_memory_region mr = { .slot = 0, .memory_size = RAM,
-						  .userspace_addr = (uint64_t)ram };
-	if (vm < 0 || ram == MAP_FAILED || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
-		die("vm");
-	uint64_t *pml4 = (uint64_t *)(ram + 0x1000), *pdpt = (uint64_t *)(ram + 0x2000);
-	uint64_t *pd0 = (uint64_t *)(ram + 0x3000), *pd1 = (uint64_t *)(ram + 0x4000);
-	pml4[0] = 0x2000 | 7;
-	pdpt[0] = 0x3000 | 7;
-	pdpt[1] = 0x4000 | 7;
-	for (int i = 0; i < 512; i++) {
-		pd0[i] = ((uint64_t)i << 21) | 0x87;
-		pd1[i] = (MMIO + ((uint64_t)i << 21)) | 0x87;
-	}
-	uint64_t *gdt = (uint64_t *)(ram + 0x5000);
-	gdt[5] = 0x00cff3000000ffffULL;
-	gdt[6] = 0x00affb000000ffffULL;
+	int kvm, vm;
+	uint8_t *ram = guest64_vm(RAM, &kvm, &vm);
 	/* 1: out %al,$0xe7; dec %rbx; jnz 1b; mov %al,(MMIO); hlt */
 	static const uint8_t code[] = { 0xe6, 0xe7, 0x48, 0xff, 0xcb, 0x75, 0xf9, 0x88,
 					0x04, 0x25, 0x00, 0x00, 0x00, 0x40, 0xf4 };
@@ -116,34 +93,9 @@ static int run_vm(long exits, int sandboxed)
 		die("vcpu");
 	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
 				   PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 128 * sizeof(struct kvm_cpuid_entry2));
-	c->nent = 128;
-	if (run == MAP_FAILED || ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c) < 0 ||
-	    ioctl(cpu, KVM_SET_CPUID2, c) < 0)
-		die("cpuid");
-	struct kvm_sregs s;
-	if (ioctl(cpu, KVM_GET_SREGS, &s) < 0)
-		die("sregs");
-	s.cr0 = 0x80050033;
-	s.cr3 = 0x1000;
-	s.cr4 = 0x620;
-	s.efer = 0xd01;
-	s.gdt.base = 0x5000;
-	s.gdt.limit = 0x3f;
-	s.cs = (struct kvm_segment){ .limit = 0xffffffff, .selector = 0x33, .type = 11,
-				     .present = 1, .dpl = 3, .s = 1, .l = 1, .g = 1 };
-	s.ss = s.ds = s.es = s.fs = s.gs =
-		(struct kvm_segment){ .limit = 0xffffffff, .selector = 0x2b, .type = 3,
-				      .present = 1, .dpl = 3, .db = 1, .s = 1, .g = 1 };
-	/* a TSS whose I/O bitmap allows port 0xe7, as the light guest's does */
-	uint8_t *tss = ram + 0x6000;
-	*(uint16_t *)(tss + 0x66) = 0x68;
-	memset(tss + 0x68, 0xff, 8193);
-	tss[0x68 + 0xe7 / 8] &= (uint8_t) ~(1u << (0xe7 % 8));
-	s.tr = (struct kvm_segment){ .base = 0x6000, .limit = 0x68 + 8192, .type = 11,
-				     .present = 1 };
-	if (ioctl(cpu, KVM_SET_SREGS, &s) < 0)
-		die("sregs");
+	if (run == MAP_FAILED)
+		die("kvm_run");
+	guest64_setup(kvm, cpu, ram);
 	struct kvm_regs r = { .rip = CODE, .rbx = (uint64_t)(exits > 0 ? exits : 1), .rflags = 2 };
 	if (ioctl(cpu, KVM_SET_REGS, &r) < 0)
 		die("regs");
@@ -153,7 +105,7 @@ static int run_vm(long exits, int sandboxed)
 	for (;;) {
 		if (ioctl(cpu, KVM_RUN, 0) < 0)
 			die("KVM_RUN");
-		if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0xe7) {
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == GUEST64_PORT) {
 			struct kvm_regs *k = &run->s.regs.regs;
 			k->rip = CODE + 2;
 			k->rflags = (k->rflags & 0x254dd5) | 0x202;
