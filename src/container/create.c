@@ -144,19 +144,27 @@ static char **missing_ancestors(char *const *dirs)
 /* Phase 3: the cgroup, with its limits.  Its directories are recorded, not
  * its path: a relative cgroupsPath means something else to a later command
  * running from another cgroup. */
-static int make_cgroup(struct create_plan *p, struct cell_err **err)
+/* The cgroup's directories, or with v2_only its v2 one alone.  A shared
+ * parent (/cell) that another container's delete removes just as we make
+ * our directory below it vanishes under us (ENOENT, or ENODEV from a
+ * cgroup being destroyed): make it again. */
+static int make_dirs(struct create_plan *p, bool v2_only, struct cell_err **err)
 {
 	int r;
-	/* A shared parent (/cell) that another container's delete removes just
-	 * as we make our directory below it vanishes under us (ENOENT, or
-	 * ENODEV from a cgroup being destroyed): make it again. */
-	for (int tries = 0; (r = cgroup_make(p->cg, err)) == -ENOENT || r == -ENODEV; tries++) {
-		if (tries == 5)
+	for (int tries = 0;; tries++) {
+		r = v2_only ? cgroup_make_some(p->cg, NULL, true, NULL, err) : cgroup_make(p->cg, err);
+		if ((r != -ENOENT && r != -ENODEV) || tries == 5)
 			break;
 		cell_err_freep(err);
 	}
+	return r < 0 ? cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup) : 0;
+}
+
+static int make_cgroup(struct create_plan *p, struct cell_err **err)
+{
+	int r = make_dirs(p, false, err);
 	if (r < 0)
-		return cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup);
+		return r;
 	p->cgroup_made = true;
 	if (p->spec->linux_.resources &&
 	    (r = cgroup_apply(p->cg, p->spec->linux_.resources, err)) < 0)
@@ -189,7 +197,18 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 	enum cgroup_mode mode;
 	if ((r = cgroup_host_mode(&mode, err)) < 0)
 		return r;
-	return mode == CGROUP_MODE_V2 ? make_cgroup(p, err) : 0;
+	if (mode == CGROUP_MODE_V2)
+		return make_cgroup(p, err);
+	/* With v1 hierarchies, the parent writing the init's pid to their
+	 * cgroup.procs takes the kernel's threadgroup lock, and the first
+	 * taker after a quiet spell waits for an RCU grace period: 16-30 ms
+	 * here, on top of a 7 ms start.  So the init moves itself, through
+	 * tasks files we open (cgroup_open_task_files()), and is born in the
+	 * v2 side of a hybrid host, made now.  Not where it starts in a user
+	 * namespace of its own or through an intermediate (spawn.c): the
+	 * parent places those as before. */
+	p->self_place = !p->ns.two_stage && !p->ns.is_new[OCI_NS_USER];
+	return p->self_place ? make_dirs(p, true, err) : 0;
 }
 
 /* Phase 4: the fifo `start` writes to, and the sync socket pair.  The init
@@ -216,7 +235,9 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
 	/* (Two stages go through an intermediate; no CLONE_INTO_CGROUP there.) */
-	int cgfd = p->ns.two_stage || !p->cgroup_made ? -1 : cgroup_v2_fd(p->cg);
+	int cgfd = p->ns.two_stage ? -1
+		   : p->cgroup_made ? cgroup_v2_fd(p->cg)
+		   : p->self_place ? cgroup_unified_fd(p->cg) : -1;
 	p->into_cgroup = cgfd >= 0;
 	pid_t pid = spawn_init(p, cgfd, err);
 	if (pid < 0)
@@ -232,9 +253,9 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 
 /* Phase 6: what only the parent can do for the init.  The init needs just
  * its id maps to start on its mounts (GO); the rest (making the cgroup and
- * placing the init in it, whose first write to a v1 hierarchy waits out an
- * RCU grace period, rlimits, the network) overlaps with that, and PLACED
- * says it is done.  Then the record of who the init is. */
+ * placing the init in it or having it enter it, rlimits, the network)
+ * overlaps with that, and PLACED says it is done.  Then the record of who
+ * the init is. */
 static int plan_configure(struct create_plan *p, struct cell_err **err)
 {
 	int r;
@@ -245,7 +266,11 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 		return cell_err(err, -r, "start the init");
 	if (!p->cgroup_made && (r = make_cgroup(p, err)) < 0)
 		return r;
-	if (!p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
+	if (p->self_place)
+		r = sync_send_cgroup(p->sync_parent, p->cg, err);
+	else if (!p->into_cgroup)
+		r = cgroup_enter(p->cg, p->pid, err);
+	if (r < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||
 	    (r = restore_lock_network(p, err)) < 0 || (r = network_configure(p, err)) < 0)

@@ -45,6 +45,7 @@ struct exec_job {
 	struct state_dir dir;
 	struct state_record rec;
 	struct cgroup *cg;
+	bool self_place; /* the process enters the v1 hierarchies itself (sync.h) */
 	int ns_fd[ARRAY_SIZE(exec_ns)];
 	int pidns_fd;
 	int sync_parent, sync_child;
@@ -178,7 +179,7 @@ static int child(struct exec_job *j, struct cell_err **err)
 {
 	int sock = j->sync_child, r;
 	struct oci_process *p = j->spec->process;
-	if ((r = sync_expect(sock, SYNC_GO, NULL, err)) < 0)
+	if ((r = sync_expect_entering(sock, SYNC_GO, NULL, err)) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
 		if (j->ns_fd[i] >= 0 && setns(j->ns_fd[i], exec_ns[i].flag) < 0)
@@ -225,8 +226,16 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 	_cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own < 0 || setns(j->pidns_fd, CLONE_NEWPID) < 0)
 		return cell_err_sys(err, "enter the container's PID namespace");
-	/* On pure cgroup v2 the process is born in the container's cgroup. */
+	/* On pure cgroup v2 the process is born in the container's cgroup.
+	 * With v1 hierarchies it enters those itself, still cell's root
+	 * (before GO), rather than our writing its pid to their cgroup.procs
+	 * (an RCU grace period, sync.h); on a hybrid host it is born in the
+	 * v2 side. */
 	int cgfd = cgroup_v2_fd(j->cg);
+	if (cgfd < 0) {
+		j->self_place = true;
+		cgfd = cgroup_unified_fd(j->cg);
+	}
 	pid_t pid = cgfd >= 0 ? os_clone3_into(CLONE_PIDFD, cgfd, &j->pidfd)
 			      : os_clone3(CLONE_PIDFD, &j->pidfd, NULL, 0);
 	if (pid == 0) {
@@ -248,7 +257,7 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 static int drive(struct exec_job *j, struct cell_err **err)
 {
 	int r, sock = j->sync_parent;
-	if ((cgroup_v2_fd(j->cg) < 0 && (r = cgroup_enter(j->cg, j->pid, err)) < 0) ||
+	if ((j->self_place && (r = sync_send_cgroup(sock, j->cg, err)) < 0) ||
 	    (r = security_parent(j->spec->process, j->pid, err)) < 0)
 		return r;
 	if ((r = sync_send(sock, SYNC_GO, NULL, -1)) < 0)

@@ -43,15 +43,17 @@ static int set_names(const struct oci_spec *spec, const struct ns_plan *ns, stru
 	return 0;
 }
 
-/* The parent placed us in our cgroup meanwhile (its first write to a v1
- * hierarchy waits out an RCU grace period, so it overlaps with our mounts):
- * wait for that once, then make the cgroup namespace, rooted there. */
+/* The parent made our cgroup meanwhile, overlapping with our mounts.  It
+ * either placed us itself (then its first write to a v1 hierarchy waited
+ * out an RCU grace period), or it sends each v1 hierarchy's tasks file for
+ * us to enter (create.c, self_place).  Wait for that once, then make the
+ * cgroup namespace, rooted there. */
 static int wait_placed(void *arg, struct cell_err **err)
 {
 	struct create_plan *p = arg;
 	if (p->placed)
 		return 0;
-	int r = sync_expect(p->sync_child, SYNC_PLACED, NULL, err);
+	int r = sync_expect_entering(p->sync_child, SYNC_PLACED, NULL, err);
 	if (r < 0)
 		return r;
 	p->placed = true;

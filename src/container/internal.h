@@ -40,6 +40,7 @@ struct create_plan {
 	int fifo_fd;
 	bool cgroup_made; /* the cgroup exists, with its limits */
 	bool into_cgroup; /* clone3 put the init in its (v2) cgroup already */
+	bool self_place;  /* the init enters its v1 hierarchies itself (SYNC_CGROUP) */
 	bool placed;      /* init: SYNC_PLACED has come */
 	pid_t pid;
 	int pidfd;

@@ -4,7 +4,10 @@
  *
  *   parent                         child (init)
  *   clone3, id maps            ->  GO
- *   cgroup, rlimits, network   ->  PLACED
+ *   cgroup                     ->  CGROUP         (one per v1 hierarchy, its
+ *                                                  tasks file: the init moves
+ *                                                  itself, create.c)
+ *   rlimits, network           ->  PLACED
  *                                  namespaces, mounts, devices (in parallel
  *                                  with the parent's part, waiting for
  *                                  PLACED only before the cgroup namespace)
@@ -26,10 +29,12 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "os/cgroup.h"
 
 enum sync_type {
 	SYNC_GO = 1,
 	SYNC_PLACED,
+	SYNC_CGROUP,  /* a v1 hierarchy's tasks file for the init to write "0" to */
 	SYNC_USERNS,  /* two-stage spawn: the intermediate made a user namespace */
 	SYNC_MAPPED,  /* ... and the parent wrote its id maps */
 	SYNC_INIT,    /* ... and here is the init's pid */
@@ -54,6 +59,17 @@ int sync_send(int sock, enum sync_type type, const char *data, int fd);
 /* The next message, which must be of type want; an SYNC_ERROR from the peer
  * becomes err with its text, EOF becomes "init exited" or "cell exited". */
 int sync_expect(int sock, enum sync_type want, struct sync_msg *ret, struct cell_err **err);
+/* The next message whatever its type (want names it in errors). */
+int sync_recv(int sock, const char *want, struct sync_msg *ret, struct cell_err **err);
+
+/* A child moving itself into its cgroup's v1 hierarchies, which spares the
+ * parent's write of its pid and the RCU grace period that can cost
+ * (cgroup_open_task_files()).  Parent: the tasks file of each, one
+ * SYNC_CGROUP each.  Child: enter each that comes (write "0"), until a
+ * message of type want (as sync_expect()). */
+int sync_send_cgroup(int sock, struct cgroup *cg, struct cell_err **err);
+int sync_expect_entering(int sock, enum sync_type want, struct sync_msg *ret,
+			 struct cell_err **err);
 void sync_msg_clear(struct sync_msg *m);
 
 /* In the child: report err to the parent and exit. */

@@ -311,6 +311,41 @@ int cgroup_enter_thread(struct cgroup *cg, pid_t tid, struct cell_err **err)
 	return 0;
 }
 
+int cgroup_unified_fd(struct cgroup *cg)
+{
+	int u = cg->ctx->unified;
+	if (u < 0 || cg->absent[u])
+		return -1;
+	if (cg->v2_fd < 0)
+		cg->v2_fd = open(cg->dirs[u], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return cg->v2_fd;
+}
+
+int cgroup_open_task_files(struct cgroup *cg, int *fds, size_t max, size_t *ret_n,
+			   struct cell_err **err)
+{
+	size_t n = 0;
+	int r = 0;
+	for (size_t i = 0; i < cg->ctx->n_hier && r == 0; i++) {
+		if (cg->absent[i] || cg->ctx->hier[i].v2)
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/tasks", cg->dirs[i]);
+		if (n == max)
+			r = cell_err(err, E2BIG, "cgroup %s: more than %zu v1 hierarchies", cg->path, max);
+		else if ((fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+			r = cell_err_sys(err, "open %s", path);
+		else
+			n++;
+	}
+	if (r < 0) {
+		while (n)
+			close(fds[--n]);
+		return r;
+	}
+	*ret_n = n;
+	return 0;
+}
+
 int cgroup_v2_fd(struct cgroup *cg)
 {
 	if (cg->ctx->mode != CGROUP_MODE_V2 || cg->ctx->unified < 0)

@@ -90,6 +90,20 @@ int cgroup_create_threaded_for(struct cgroup *parent, const char *name,
 /* An O_PATH|O_DIRECTORY fd of the v2 directory for clone3(CLONE_INTO_CGROUP),
  * or -1 when the host is not pure v2.  Owned by cg. */
 int cgroup_v2_fd(struct cgroup *cg);
+/* The same on a hybrid host too (the unified side), or -1 where cg has no v2
+ * directory.  Owned by cg. */
+int cgroup_unified_fd(struct cgroup *cg);
+/* For a process to move itself into cg's v1 hierarchies: their "tasks"
+ * files, opened for writing (at most max of them into fds, *ret_n).  A
+ * thread that writes "0" to one moves itself alone, and the kernel takes no
+ * lock over the thread group for that (cgroup_procs_write_start), where
+ * writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem for writing,
+ * whose first taker after a quiet spell waits for an RCU grace period
+ * (16-30 ms on the host this was written on).  The opener's credentials
+ * are what the kernel checks, so the mover needs none of its own.  0 or
+ * -errno; none left open on failure. */
+int cgroup_open_task_files(struct cgroup *cg, int *fds, size_t max, size_t *ret_n,
+			   struct cell_err **err);
 
 /* Apply linux.resources (allocation: issue 3).  Values the host cannot
  * honour are an error naming the field, not silently dropped.  Everything
