@@ -204,10 +204,11 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 	 * taker after a quiet spell waits for an RCU grace period: 16-30 ms
 	 * here, on top of a 7 ms start.  So the init moves itself, through
 	 * tasks files we open (cgroup_open_task_files()), and is born in the
-	 * v2 side of a hybrid host, made now.  Not where it starts in a user
-	 * namespace of its own or through an intermediate (spawn.c): the
-	 * parent places those as before. */
-	p->self_place = !p->ns.two_stage && !p->ns.is_new[OCI_NS_USER];
+	 * v2 side of a hybrid host, made now.  In a user namespace of its own
+	 * too: the kernel checks the credentials the files were opened with.
+	 * Not where it starts through an intermediate (spawn.c): the parent
+	 * places those as before. */
+	p->self_place = !p->ns.two_stage;
 	return p->self_place ? make_dirs(p, true, err) : 0;
 }
 
@@ -251,6 +252,29 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 	return 0;
 }
 
+/* A message to the init found it gone (r: -EPIPE): it exits after reporting
+ * why (SYNC_ERROR), and that report, unread on the socket, says more than
+ * "Broken pipe".  Returns r, with err replaced by the report if there is
+ * one. */
+static int init_gone(struct create_plan *p, int r, struct cell_err **err)
+{
+	if (r != -EPIPE && r != -ECONNRESET)
+		return r;
+	struct sync_msg m = { .fd = -1 };
+	struct cell_err *why = NULL;
+	if (sync_recv(p->sync_parent, "the init's report", &m, &why) == 0) {
+		sync_msg_clear(&m);
+		return r;
+	}
+	if (why->errnum != 0) { /* no report came before the end */
+		cell_err_free(why);
+		return r;
+	}
+	cell_err_freep(err);
+	*err = why;
+	return r;
+}
+
 /* Phase 6: what only the parent can do for the init.  The init needs just
  * its id maps to start on its mounts (GO); the rest (making the cgroup and
  * placing the init in it or having it enter it, rlimits, the network)
@@ -263,20 +287,18 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 	    (r = ns_write_id_maps(p->pid, &p->spec->linux_, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_GO, NULL, -1)) < 0)
-		return cell_err(err, -r, "start the init");
+		return init_gone(p, cell_err(err, -r, "start the init"), err);
 	if (!p->cgroup_made && (r = make_cgroup(p, err)) < 0)
 		return r;
-	if (p->self_place)
-		r = sync_send_cgroup(p->sync_parent, p->cg, err);
-	else if (!p->into_cgroup)
-		r = cgroup_enter(p->cg, p->pid, err);
-	if (r < 0)
+	if (p->self_place && (r = sync_send_cgroup(p->sync_parent, p->cg, err)) < 0)
+		return init_gone(p, cell_err_wrap(err, "place the init in its cgroup"), err);
+	if (!p->self_place && !p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||
 	    (r = restore_lock_network(p, err)) < 0 || (r = network_configure(p, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_PLACED, NULL, -1)) < 0)
-		return cell_err(err, -r, "resume the init");
+		return init_gone(p, cell_err(err, -r, "resume the init"), err);
 	if ((r = os_proc_start_time(p->pid, &p->rec.pid_start)) < 0)
 		return cell_err(err, -r, "read the start time of the init (pid %d)", (int)p->pid);
 	p->rec.pid = p->pid;

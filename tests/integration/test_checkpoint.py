@@ -240,8 +240,12 @@ def test_leave_running(t):
     checkpoint(t, cid, img, "--leave-running")
     after = mt_state(data)
     assert t.state(cid)["status"] == "running"
-    later = mt_wait(data, after["round"] + 40, "the container to count on")
+    mt_wait(data, after["round"] + 40, "the container to count on")
     t.cell("delete", "--force", cid)
+    # What the killed counter wrote last (it may have counted on between
+    # the wait above and the kill): the file keeps it until the restored
+    # one writes.
+    later = wait_for(lambda: mt_state(data), "the killed counter's last state")
     restore(t, cid, img)
     # Back to where it was at the checkpoint, not to where it got since.
     s = wait_for(lambda: (lambda x: x if x and x["round"] != later["round"] else None)(

@@ -119,6 +119,20 @@ def test_failure_after_clone_leaves_nothing(t):
     create_fails(t, b, "linux.sysctl", "kernel.no_such_knob")
 
 
+def test_init_failing_early_reports_why(t):
+    # The init gives up before cell has placed it (its user cannot enter the
+    # bundle): cell, writing to it, finds it gone, and reports what the init
+    # said rather than "Broken pipe".
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b = t.bundle(["/bin/true"], edit=edit)
+    os.chmod(b, 0o700)
+    r = create_fails(t, b, "chdir to the bundle", "Permission denied")
+    assert "Broken pipe" not in r.err, r.err
+
+
 def test_spec_writes_default_and_refuses_overwrite(t):
     d = os.path.join(t.tmp, "specdir")
     os.makedirs(d)
