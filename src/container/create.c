@@ -141,9 +141,6 @@ static char **missing_ancestors(char *const *dirs)
 	return out;
 }
 
-/* Phase 3: the cgroup, with its limits.  Its directories are recorded, not
- * its path: a relative cgroupsPath means something else to a later command
- * running from another cgroup. */
 /* The cgroup's directories, or with v2_only its v2 one alone.  A shared
  * parent (/cell) that another container's delete removes just as we make
  * our directory below it vanishes under us (ENOENT, or ENODEV from a
@@ -160,6 +157,9 @@ static int make_dirs(struct create_plan *p, bool v2_only, struct cell_err **err)
 	return r < 0 ? cell_err_wrap(err, "linux.cgroupsPath \"%s\"", p->rec.cgroup) : 0;
 }
 
+/* Phase 3: the cgroup, with its limits.  Its directories are recorded, not
+ * its path: a relative cgroupsPath means something else to a later command
+ * running from another cgroup. */
 static int make_cgroup(struct create_plan *p, struct cell_err **err)
 {
 	int r = make_dirs(p, false, err);
@@ -252,29 +252,6 @@ static int plan_spawn(struct create_plan *p, struct cell_err **err)
 	return 0;
 }
 
-/* A message to the init found it gone (r: -EPIPE): it exits after reporting
- * why (SYNC_ERROR), and that report, unread on the socket, says more than
- * "Broken pipe".  Returns r, with err replaced by the report if there is
- * one. */
-static int init_gone(struct create_plan *p, int r, struct cell_err **err)
-{
-	if (r != -EPIPE && r != -ECONNRESET)
-		return r;
-	struct sync_msg m = { .fd = -1 };
-	struct cell_err *why = NULL;
-	if (sync_recv(p->sync_parent, "the init's report", &m, &why) == 0) {
-		sync_msg_clear(&m);
-		return r;
-	}
-	if (why->errnum != 0) { /* no report came before the end */
-		cell_err_free(why);
-		return r;
-	}
-	cell_err_freep(err);
-	*err = why;
-	return r;
-}
-
 /* Phase 6: what only the parent can do for the init.  The init needs just
  * its id maps to start on its mounts (GO); the rest (making the cgroup and
  * placing the init in it or having it enter it, rlimits, the network)
@@ -287,18 +264,18 @@ static int plan_configure(struct create_plan *p, struct cell_err **err)
 	    (r = ns_write_id_maps(p->pid, &p->spec->linux_, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_GO, NULL, -1)) < 0)
-		return init_gone(p, cell_err(err, -r, "start the init"), err);
+		return sync_peer_gone(p->sync_parent, cell_err(err, -r, "start the init"), err);
 	if (!p->cgroup_made && (r = make_cgroup(p, err)) < 0)
 		return r;
 	if (p->self_place && (r = sync_send_cgroup(p->sync_parent, p->cg, err)) < 0)
-		return init_gone(p, cell_err_wrap(err, "place the init in its cgroup"), err);
+		return sync_peer_gone(p->sync_parent, cell_err_wrap(err, "place the init in its cgroup"), err);
 	if (!p->self_place && !p->into_cgroup && (r = cgroup_enter(p->cg, p->pid, err)) < 0)
 		return cell_err_wrap(err, "place the init in its cgroup");
 	if ((r = security_parent(p->spec->process, p->pid, err)) < 0 ||
 	    (r = restore_lock_network(p, err)) < 0 || (r = network_configure(p, err)) < 0)
 		return r;
 	if ((r = sync_send(p->sync_parent, SYNC_PLACED, NULL, -1)) < 0)
-		return init_gone(p, cell_err(err, -r, "resume the init"), err);
+		return sync_peer_gone(p->sync_parent, cell_err(err, -r, "resume the init"), err);
 	if ((r = os_proc_start_time(p->pid, &p->rec.pid_start)) < 0)
 		return cell_err(err, -r, "read the start time of the init (pid %d)", (int)p->pid);
 	p->rec.pid = p->pid;

@@ -257,11 +257,12 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 static int drive(struct exec_job *j, struct cell_err **err)
 {
 	int r, sock = j->sync_parent;
-	if ((j->self_place && (r = sync_send_cgroup(sock, j->cg, err)) < 0) ||
-	    (r = security_parent(j->spec->process, j->pid, err)) < 0)
+	if (j->self_place && (r = sync_send_cgroup(sock, j->cg, err)) < 0)
+		return sync_peer_gone(sock, r, err);
+	if ((r = security_parent(j->spec->process, j->pid, err)) < 0)
 		return r;
 	if ((r = sync_send(sock, SYNC_GO, NULL, -1)) < 0)
-		return cell_err(err, -r, "start the process");
+		return sync_peer_gone(sock, cell_err(err, -r, "start the process"), err);
 	if (j->spec->process->terminal) {
 		struct sync_msg m = { .fd = -1 };
 		if ((r = sync_expect(sock, SYNC_PTY, &m, err)) < 0)

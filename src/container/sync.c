@@ -76,6 +76,25 @@ int sync_recv(int sock, const char *want, struct sync_msg *ret, struct cell_err 
 	return 0;
 }
 
+int sync_peer_gone(int sock, int r, struct cell_err **err)
+{
+	if (r != -EPIPE && r != -ECONNRESET)
+		return r;
+	struct sync_msg m = { .fd = -1 };
+	struct cell_err *why = NULL;
+	if (sync_recv(sock, "the other side's report", &m, &why) == 0) {
+		sync_msg_clear(&m);
+		return r;
+	}
+	if (why->errnum != 0) { /* no report came before the end */
+		cell_err_free(why);
+		return r;
+	}
+	cell_err_freep(err);
+	*err = why;
+	return r;
+}
+
 int sync_send_cgroup(int sock, struct cgroup *cg, struct cell_err **err)
 {
 	int fds[32];

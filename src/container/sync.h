@@ -62,6 +62,11 @@ int sync_expect(int sock, enum sync_type want, struct sync_msg *ret, struct cell
 /* The next message whatever its type (want names it in errors). */
 int sync_recv(int sock, const char *want, struct sync_msg *ret, struct cell_err **err);
 
+/* A send to the peer failed with r (-EPIPE: it is gone).  A child exits
+ * after reporting why (SYNC_ERROR), and that report, unread on the socket,
+ * says more than "Broken pipe": err becomes it if there is one.  Returns r. */
+int sync_peer_gone(int sock, int r, struct cell_err **err);
+
 /* A child moving itself into its cgroup's v1 hierarchies, which spares the
  * parent's write of its pid and the RCU grace period that can cost
  * (cgroup_open_task_files()).  Parent: the tasks file of each, one
