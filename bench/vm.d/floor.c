@@ -130,59 +130,66 @@ static int hello_sandboxed(void)
 
 static const char *const v1[] = { "memory", "pids", "cpu" };
 
-static void cg_write(const char *path, const char *v)
+/* The launcher's cgroup directories: the v1 ones (none on a pure v2 host),
+ * then the v2 one, last. */
+struct cgdirs {
+	char dir[4][256];
+	size_t n;
+};
+
+static void cgdirs_remove(const struct cgdirs *c, size_t made)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, v, strlen(v)) < 0)
-		die(path);
-	close(fd);
+	while (made)
+		rmdir(c->dir[--made]);
 }
 
 static int full(const char *self, const char *exits, const char *role)
 {
-	char path[256], v2[256];
+	struct cgdirs c = { .n = 0 };
 	int pure = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-	snprintf(v2, sizeof(v2), pure ? "/sys/fs/cgroup/floor-%d" : "/sys/fs/cgroup/unified/floor-%d",
-		 getpid());
-	if (!pure)
-		for (size_t i = 0; i < sizeof(v1) / sizeof(*v1); i++) {
-			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/floor-%d", v1[i], getpid());
-			if (mkdir(path, 0755) < 0)
-				die(path);
+	for (size_t i = 0; !pure && i < sizeof(v1) / sizeof(*v1); i++)
+		snprintf(c.dir[c.n++], sizeof(c.dir[0]), "/sys/fs/cgroup/%s/floor-%d", v1[i],
+			 getpid());
+	snprintf(c.dir[c.n++], sizeof(c.dir[0]),
+		 pure ? "/sys/fs/cgroup/floor-%d" : "/sys/fs/cgroup/unified/floor-%d", getpid());
+	/* Every failure from here removes what was made. */
+	for (size_t i = 0; i < c.n; i++)
+		if (mkdir(c.dir[i], 0755) < 0) {
+			perror(c.dir[i]);
+			cgdirs_remove(&c, i);
+			return 1;
 		}
-	if (mkdir(v2, 0755) < 0)
-		die(v2);
-	int v2fd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int v2fd = open(c.dir[c.n - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int pidfd = -1;
 	struct clone_args a = { .flags = CLONE_PIDFD | CLONE_NEWPID | CLONE_INTO_CGROUP,
 				.pidfd = (uint64_t)(uintptr_t)&pidfd, .exit_signal = SIGCHLD,
 				.cgroup = (uint64_t)v2fd };
-	int parent = getpid();
-	long pid = syscall(SYS_clone3, &a, sizeof(a));
-	if (pid < 0)
-		die("clone3");
-	if (pid == 0) {
-		if (!pure)
-			for (size_t i = 0; i < sizeof(v1) / sizeof(*v1); i++) {
-				snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/floor-%d/tasks", v1[i],
-					 parent);
-				cg_write(path, "0");
-			}
-		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-			die("unshare");
-		execl(self, self, role, exits, (char *)NULL);
+	long pid = v2fd < 0 ? -1 : syscall(SYS_clone3, &a, sizeof(a));
+	if (pid < 0) {
+		perror("clone3");
+		cgdirs_remove(&c, c.n);
+		return 1;
+	}
+	if (pid == 0) { /* the launcher cleans up after any failure here */
+		char tasks[300];
+		for (size_t i = 0; i + 1 < c.n; i++) {
+			snprintf(tasks, sizeof(tasks), "%s/tasks", c.dir[i]);
+			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				_exit(126);
+			close(fd);
+		}
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) == 0)
+			execl(self, self, role, exits, (char *)NULL);
 		_exit(127);
 	}
+	close(v2fd);
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 	poll(&p, 1, -1);
+	close(pidfd);
 	int st = 0;
 	waitpid((pid_t)pid, &st, 0);
-	if (!pure)
-		for (size_t i = 0; i < sizeof(v1) / sizeof(*v1); i++) {
-			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/floor-%d", v1[i], getpid());
-			rmdir(path);
-		}
-	rmdir(v2);
+	cgdirs_remove(&c, c.n);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 

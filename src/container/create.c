@@ -235,10 +235,10 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
  * of ours: it gives up when the sync socket closes. */
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
-	/* (Two stages go through an intermediate; no CLONE_INTO_CGROUP there.) */
-	int cgfd = p->ns.two_stage ? -1
-		   : p->cgroup_made ? cgroup_v2_fd(p->cg)
-		   : p->self_place ? cgroup_unified_fd(p->cg) : -1;
+	/* Born in its v2 cgroup, made by now (plan_cgroup), on a pure v2 or
+	 * a hybrid host.  (Two stages go through an intermediate; no
+	 * CLONE_INTO_CGROUP there.) */
+	int cgfd = p->ns.two_stage ? -1 : cgroup_unified_fd(p->cg);
 	p->into_cgroup = cgfd >= 0;
 	pid_t pid = spawn_init(p, cgfd, err);
 	if (pid < 0)

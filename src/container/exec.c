@@ -231,11 +231,8 @@ static int spawn(struct exec_job *j, struct cell_err **err)
 	 * (before GO), rather than our writing its pid to their cgroup.procs
 	 * (an RCU grace period, sync.h); on a hybrid host it is born in the
 	 * v2 side. */
-	int cgfd = cgroup_v2_fd(j->cg);
-	if (cgfd < 0) {
-		j->self_place = true;
-		cgfd = cgroup_unified_fd(j->cg);
-	}
+	j->self_place = cgroup_v2_fd(j->cg) < 0;
+	int cgfd = cgroup_unified_fd(j->cg);
 	pid_t pid = cgfd >= 0 ? os_clone3_into(CLONE_PIDFD, cgfd, &j->pidfd)
 			      : os_clone3(CLONE_PIDFD, &j->pidfd, NULL, 0);
 	if (pid == 0) {

@@ -348,11 +348,7 @@ int cgroup_open_task_files(struct cgroup *cg, int *fds, size_t max, size_t *ret_
 
 int cgroup_v2_fd(struct cgroup *cg)
 {
-	if (cg->ctx->mode != CGROUP_MODE_V2 || cg->ctx->unified < 0)
-		return -1;
-	if (cg->v2_fd < 0)
-		cg->v2_fd = open(cg->dirs[cg->ctx->unified], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return cg->v2_fd;
+	return cg->ctx->mode == CGROUP_MODE_V2 ? cgroup_unified_fd(cg) : -1;
 }
 
 /* Turn a fresh v2 directory into a threaded cgroup: its parent may pass

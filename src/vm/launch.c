@@ -15,8 +15,6 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,17 +360,6 @@ static void readonly_root(const struct vm_launch *l, int status_fd)
 	_exit(1);
 }
 
-/* The cgroup's v2 directory (a pure v2 host, or the unified side of a
- * hybrid one) for clone3(CLONE_INTO_CGROUP), or -1. */
-static int v2_dir_fd(struct cgroup *cg)
-{
-	for (char *const *d = cgroup_dirs(cg); *d; d++) {
-		struct statfs sf;
-		if (statfs(*d, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-			return open(*d, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	return -1;
-}
 
 /* The monitor is born in the v2 cgroup (CLONE_INTO_CGROUP) and moves its
  * single thread into the v1 ones itself (monitor_enter_cgroup): neither
@@ -381,13 +368,11 @@ static int v2_dir_fd(struct cgroup *cg)
  * monitor's pid to cgroup.procs. */
 static pid_t clone_monitor(struct vm_instance *vi, uint64_t flags, bool *ret_in_v2)
 {
-	int v2 = v2_dir_fd(vi->cg);
+	int v2 = cgroup_unified_fd(vi->cg);
 	pid_t pid = v2 >= 0 ? os_clone3_into(flags, v2, &vi->pidfd) : -ENOSYS;
 	*ret_in_v2 = pid >= 0;
 	if (pid < 0) /* no v2 side, or a kernel without CLONE_INTO_CGROUP */
 		pid = os_clone3(flags, &vi->pidfd, NULL, 0);
-	if (v2 >= 0)
-		close(v2);
 	return pid;
 }
 
