@@ -53,6 +53,11 @@ int sync_recv(int sock, const char *want, struct sync_msg *ret, struct cell_err 
 	int fd = -1;
 	size_t nfds = 0;
 	ssize_t n = os_recv_fds(sock, buf, SYNC_DATA_MAX + 4, &fd, 1, &nfds);
+	/* A peer that exits with our messages unread leaves a reset, and the
+	 * kernel reports it ahead of what the peer sent before it went (its
+	 * SYNC_ERROR, say).  The reset is consumed by that report; read on. */
+	if (n == -ECONNRESET)
+		n = os_recv_fds(sock, buf, SYNC_DATA_MAX + 4, &fd, 1, &nfds);
 	if (n < 0)
 		return cell_err(err, (int)-n, "waiting for %s", want);
 	if (n == 0)
