@@ -2,7 +2,8 @@
 """Runs tests/integration/test_*.py: each test_NAME(t) function gets a
 cellt.Fixture; prints "ok", "FAIL" or "skip" lines for tests/run to count.
 After every test it checks that nothing was left behind: mounts, cgroups,
-state, processes in other PID namespaces."""
+state, processes in other PID namespaces, links, nftables and leases in the
+test network namespace, new entries in /tmp and /dev/shm."""
 import argparse
 import ctypes
 import importlib.util
@@ -135,6 +136,22 @@ class Harness:
         return problems + self.netns_leaks(t)
 
 
+# Scratch places a test (or a client it drives) could litter.  Clients' own
+# long-lived state is not litter: podman's lock segment outlives every run.
+SCRATCH = ("/tmp", "/dev/shm")
+SCRATCH_KEEP = {"/dev/shm/libpod_lock"}
+
+
+def scratch_entries():
+    found = set()
+    for d in SCRATCH:
+        try:
+            found.update(os.path.join(d, e) for e in os.listdir(d))
+        except OSError:
+            pass
+    return found - SCRATCH_KEEP
+
+
 def discover(filt):
     here = os.path.dirname(os.path.abspath(__file__))
     for fn in sorted(os.listdir(here)):
@@ -177,6 +194,7 @@ def main():
             t = cellt.Fixture(h, full)
             status, why = "ok", ""
             start = time.time()
+            scratch0 = scratch_entries()
             try:
                 fn(t)
             except cellt.Skip as e:
@@ -188,6 +206,7 @@ def main():
                               if os.path.basename(f.filename).startswith("test_")), "")
                 why = f"{where}: {type(e).__name__}: {e}".strip(": ")
             problems = t.teardown()
+            problems += [f"{p} left" for p in sorted(scratch_entries() - scratch0)]
             if problems and status != "FAIL":
                 status, why = "FAIL", "left behind: " + "; ".join(problems)
             took = time.time() - start

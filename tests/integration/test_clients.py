@@ -134,9 +134,15 @@ class Containerd:
         self.made = [p for p in ("/run/containerd/runc/celltest", "/run/containerd/runc",
                                  "/run/containerd/s", "/run/containerd/fifo",
                                  "/run/containerd") if not os.path.exists(p)]
+        # containerd unpacks a checkpoint it restores from its content store
+        # into a ctrd-checkpoint* directory under $XDG_RUNTIME_DIR (else
+        # /tmp) and never removes it: keep that in the test directory.
+        run = os.path.join(d, "xdg-run")
+        os.makedirs(run, mode=0o700)
         self.log = open(os.path.join(d, "containerd.log"), "w")
         self.proc = subprocess.Popen(["containerd", "--config", cfg], stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, XDG_RUNTIME_DIR=run))
         t.on_cleanup(self.stop)
         end = time.time() + 30
         while time.time() < end:
