@@ -206,10 +206,10 @@ static int plan_cgroup(struct create_plan *p, struct cell_err **err)
 	 * tasks files we open (cgroup_open_task_files()), and is born in the
 	 * v2 side of a hybrid host, made now.  In a user namespace of its own
 	 * too: the kernel checks the credentials the files were opened with.
-	 * Not where it starts through an intermediate (spawn.c): the parent
-	 * places those as before. */
-	p->self_place = !p->ns.two_stage;
-	return p->self_place ? make_dirs(p, true, err) : 0;
+	 * One that starts through an intermediate (spawn.c) too: the
+	 * intermediate is born in the v2 side, and the init inherits it. */
+	p->self_place = true;
+	return make_dirs(p, true, err);
 }
 
 /* Phase 4: the fifo `start` writes to, and the sync socket pair.  The init
@@ -236,9 +236,8 @@ static int plan_channels(struct create_plan *p, struct cell_err **err)
 static int plan_spawn(struct create_plan *p, struct cell_err **err)
 {
 	/* Born in its v2 cgroup, made by now (plan_cgroup), on a pure v2 or
-	 * a hybrid host.  (Two stages go through an intermediate; no
-	 * CLONE_INTO_CGROUP there.) */
-	int cgfd = p->ns.two_stage ? -1 : cgroup_unified_fd(p->cg);
+	 * a hybrid host; through an intermediate, by inheriting it from that. */
+	int cgfd = cgroup_unified_fd(p->cg);
 	p->into_cgroup = cgfd >= 0;
 	pid_t pid = spawn_init(p, cgfd, err);
 	if (pid < 0)

@@ -39,7 +39,8 @@ struct create_plan {
 	int sync_parent, sync_child;
 	int fifo_fd;
 	bool cgroup_made; /* the cgroup exists, with its limits */
-	bool into_cgroup; /* clone3 put the init in its (v2) cgroup already */
+	bool into_cgroup; /* born in its (v2) cgroup: clone3 put it, or the
+			   * intermediate it inherits from, there */
 	bool self_place;  /* the init enters its v1 hierarchies itself (SYNC_CGROUP) */
 	bool placed;      /* init: SYNC_PLACED has come */
 	pid_t pid;

@@ -63,10 +63,11 @@ __attribute__((noreturn)) static void intermediate(struct create_plan *p)
 }
 
 /* The parent's side of the two stages. */
-static int two_stage(struct create_plan *p, struct cell_err **err)
+static int two_stage(struct create_plan *p, int cgroup_fd, struct cell_err **err)
 {
-	/* Our child until we reap it below: its pid cannot be reused before. */
-	pid_t mid = os_clone3(0, NULL, NULL, 0);
+	/* Our child until we reap it below: its pid cannot be reused before.
+	 * Born in the container's v2 cgroup, which the init inherits. */
+	pid_t mid = cgroup_fd >= 0 ? os_clone3_into(0, cgroup_fd, NULL) : os_clone3(0, NULL, NULL, 0);
 	if (mid == 0)
 		intermediate(p);
 	if (mid < 0)
@@ -109,5 +110,5 @@ int spawn_init(struct create_plan *p, int cgroup_fd, struct cell_err **err)
 			container_init(p);
 		return pid;
 	}
-	return two_stage(p, err);
+	return two_stage(p, cgroup_fd, err);
 }
