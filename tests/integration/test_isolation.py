@@ -269,24 +269,37 @@ def test_new_user_namespace_joining_network(t):
     assert out[2] == os.readlink(f"/proc/{hpid}/ns/net"), out
 
 
-def test_joined_user_namespace_with_new_namespaces(t):
-    # Join a holder's user namespace; make new mount, pid, uts, ipc inside it.
+def userns_holder(t):
+    """A detached container in a user namespace of its own (root is host
+    uid 100000), for others to join: its pid."""
     hb = t.bundle(["/bin/sleep", "30"], edit=userns_edit, rootfs_copy=True)
     subprocess.run(["chown", "-R", "100000:100000", os.path.join(hb, "rootfs")], check=True)
     holder = t.new_id()
     t.cell("run", "-d", "--bundle", hb, holder)
-    hpid = t.state(holder)["pid"]
+    return holder, t.state(holder)["pid"]
 
+
+def joining_bundle(t, hpid, args, hostname=None):
+    """A bundle joining hpid's user and network namespaces, with new mount,
+    pid, uts and ipc ones inside them: cell starts it in two stages."""
     def edit(c):
-        c["linux"]["namespaces"].append({"type": "user", "path": f"/proc/{hpid}/ns/user"})
         c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
                                     if n["type"] not in ("network", "cgroup")]
-        c["linux"]["namespaces"].append({"type": "network", "path": f"/proc/{hpid}/ns/net"})
+        c["linux"]["namespaces"] += [{"type": "user", "path": f"/proc/{hpid}/ns/user"},
+                                     {"type": "network", "path": f"/proc/{hpid}/ns/net"}]
         c["mounts"] = [m for m in c["mounts"] if m["type"] not in ("sysfs", "cgroup")]
-        c["hostname"] = "inner"
-    b = t.bundle(["/bin/sh", "-c", "echo $$; hostname; readlink /proc/self/ns/user; id -u"],
-                 edit=edit, rootfs_copy=True)
+        if hostname:
+            c["hostname"] = hostname
+    b = t.bundle(args, edit=edit, rootfs_copy=True)
     subprocess.run(["chown", "-R", "100000:100000", os.path.join(b, "rootfs")], check=True)
+    return b
+
+
+def test_joined_user_namespace_with_new_namespaces(t):
+    _, hpid = userns_holder(t)
+    b = joining_bundle(t, hpid, ["/bin/sh", "-c",
+                                 "echo $$; hostname; readlink /proc/self/ns/user; id -u"],
+                       hostname="inner")
     out = t.run(b).out.split("\n")
     assert out[0] == "1" and out[1] == "inner", out
     assert out[2] == os.readlink(f"/proc/{hpid}/ns/user") and out[3] == "0", out
@@ -299,24 +312,12 @@ def init_cgroups(t, cid):
 
 
 def test_init_is_in_its_cgroup_on_every_hierarchy(t):
-    # One stage, and two (a joined user namespace with new namespaces goes
-    # through an intermediate process): the init is where its record says,
-    # on every v1 hierarchy and in v2, not left in cell's own.
-    hb = t.bundle(["/bin/sleep", "30"], edit=userns_edit, rootfs_copy=True)
-    subprocess.run(["chown", "-R", "100000:100000", os.path.join(hb, "rootfs")], check=True)
-    holder = t.new_id()
-    t.cell("run", "-d", "--bundle", hb, holder)
-    hpid = t.state(holder)["pid"]
-
-    def edit(c):
-        c["linux"]["namespaces"].append({"type": "user", "path": f"/proc/{hpid}/ns/user"})
-        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
-                                    if n["type"] not in ("network", "cgroup")]
-        c["mounts"] = [m for m in c["mounts"] if m["type"] not in ("sysfs", "cgroup")]
-    b = t.bundle(["/bin/sleep", "30"], edit=edit, rootfs_copy=True)
-    subprocess.run(["chown", "-R", "100000:100000", os.path.join(b, "rootfs")], check=True)
+    # One stage (the holder), and two (a joined user namespace with new
+    # namespaces goes through an intermediate process): the init is where
+    # its record says, on every v1 hierarchy and in v2, not in cell's own.
+    holder, hpid = userns_holder(t)
     two = t.new_id()
-    t.cell("run", "-d", "--bundle", b, two)
+    t.cell("run", "-d", "--bundle", joining_bundle(t, hpid, ["/bin/sleep", "30"]), two)
     with open("/proc/self/cgroup") as f:
         hierarchies = {l.split(":", 2)[1] for l in f}
     for cid in (holder, two):
@@ -332,10 +333,10 @@ def test_init_and_exec_placed_on_a_pure_v2_host(t):
     # (the machine's mounts are untouched), and cell sees a pure v2 host:
     # the init is born in its cgroup (one stage) or inherits it from the
     # intermediate (two), and so is an exec'd process.
-    hb = t.bundle(["/bin/sleep", "30"], edit=userns_edit, rootfs_copy=True)
-    subprocess.run(["chown", "-R", "100000:100000", os.path.join(hb, "rootfs")], check=True)
-    one = t.bundle(["/bin/sleep", "30"])
-    holder, two, single = t.new_id(), t.new_id(), t.new_id()
+    _, hpid = userns_holder(t)  # on the host: it only lends its namespaces
+    two_b = joining_bundle(t, hpid, ["/bin/sleep", "30"])
+    one_b = t.bundle(["/bin/sleep", "30"])
+    two, one = t.new_id(), t.new_id()
 
     def cell(*args):
         return " ".join(shlex.quote(a) for a in t.cell_cmd(list(args)))
@@ -343,36 +344,21 @@ def test_init_and_exec_placed_on_a_pure_v2_host(t):
 umount -R -l /sys/fs/cgroup
 mount -t cgroup2 none /sys/fs/cgroup
 # Deleted here: their records name this namespace's cgroup paths.
-trap 'for id in {single} {two} {holder}; do {cell("delete", "--force")} $id; done' EXIT
-{cell("run", "-d", "--bundle", hb, holder)} </dev/null >/dev/null 2>&1
-hpid=$({cell("state", holder)} | sed -n 's/.*"pid": *\\([0-9]*\\).*/\\1/p')
-python3 - {shlex.quote(os.path.join(t.tmp, "two"))} {shlex.quote(hb)} "$hpid" <<'PY'
-import json, os, sys
-d, hb, hpid = sys.argv[1:]
-os.makedirs(d)
-c = json.load(open(os.path.join(hb, "config.json")))
-c["root"]["path"] = os.path.join(hb, c["root"]["path"])
-c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
-                            if n["type"] not in ("user", "network", "cgroup")]
-c["linux"]["namespaces"] += [{{"type": "user", "path": f"/proc/{{hpid}}/ns/user"}},
-                             {{"type": "network", "path": f"/proc/{{hpid}}/ns/net"}}]
-c["mounts"] = [m for m in c["mounts"] if m["type"] not in ("sysfs", "cgroup")]
-json.dump(c, open(os.path.join(d, "config.json"), "w"))
-PY
-{cell("run", "-d", "--bundle", os.path.join(t.tmp, "two"), two)} </dev/null >/dev/null 2>&1
-{cell("run", "-d", "--bundle", one, single)} </dev/null >/dev/null 2>&1
-for id in {holder} {two} {single}; do
+trap 'for id in {one} {two}; do {cell("delete", "--force")} $id; done' EXIT
+{cell("run", "-d", "--bundle", two_b, two)} </dev/null >/dev/null
+{cell("run", "-d", "--bundle", one_b, one)} </dev/null >/dev/null
+for id in {two} {one}; do
     pid=$({cell("state")} $id | sed -n 's/.*"pid": *\\([0-9]*\\).*/\\1/p')
     echo "$id $(grep '^0::' /proc/$pid/cgroup)"
 done
-echo "exec $({cell("exec", single, "cat", "/proc/self/cgroup")} </dev/null | tr "\\n" " ")"
+echo "exec $({cell("exec", one, "cat", "/proc/self/cgroup")} </dev/null | tr '\\n' ' ')"
 """
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, (r.stdout, r.stderr)
     got = dict(l.split(" ", 1) for l in r.stdout.splitlines() if " " in l)
     assert "exec" in got, r.stdout
-    for cid in (holder, two, single):
+    for cid in (two, one):
         assert got[cid] == f"0::/cell/{cid}", (cid, got)
     # The exec'd process sees its v2 cgroup as the root of the container's
     # cgroup namespace: it is in the container's cgroup, not above it.
