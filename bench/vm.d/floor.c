@@ -166,7 +166,7 @@ static int full(const char *self, const char *exits, const char *role)
 				.cgroup = (uint64_t)v2fd };
 	long pid = v2fd < 0 ? -1 : syscall(SYS_clone3, &a, sizeof(a));
 	if (pid < 0) {
-		perror("clone3");
+		perror(v2fd < 0 ? c.dir[c.n - 1] : "clone3");
 		cgdirs_remove(&c, c.n);
 		return 1;
 	}

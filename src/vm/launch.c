@@ -360,7 +360,6 @@ static void readonly_root(const struct vm_launch *l, int status_fd)
 	_exit(1);
 }
 
-
 /* The monitor is born in the v2 cgroup (CLONE_INTO_CGROUP) and moves its
  * single thread into the v1 ones itself (monitor_enter_cgroup): neither
  * takes the kernel's cgroup threadgroup lock for writing, whose first taker
