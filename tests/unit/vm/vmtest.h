@@ -141,6 +141,10 @@ static inline long vt_sys(struct lg_task *t, unsigned long nr, uint64_t a0, uint
 
 static inline void vt_free(struct lg *lg, struct lg_task *t)
 {
+	/* As lg_free(): the threads that read the processes stop first (a
+	 * guest's alarm or CPU limit started the clock thread). */
+	lg_timer_stop(lg);
+	lg_workers_stop(lg);
 	struct lg_proc *p = t->proc;
 	lg_task_free(t);
 	for (int pid = 1; pid < lg->maxpid; pid++) { /* children that never ran */
@@ -155,7 +159,6 @@ static inline void vt_free(struct lg *lg, struct lg_task *t)
 	free(p->sighand);
 	free(p);
 	free(lg->procs);
-	lg_workers_stop(lg);
 	free(lg->workers);
 	lg_frames_fini(lg);
 	munmap(lg->kvm->ram, lg->kvm->ram_size);
